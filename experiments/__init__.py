@@ -1,0 +1,1 @@
+"""absl-flag binaries and their configs."""
