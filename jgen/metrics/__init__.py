@@ -1,0 +1,3 @@
+"""Evaluation metrics for generative models."""
+
+from jgen.metrics.modes import mode_coverage

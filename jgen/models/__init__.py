@@ -1,0 +1,13 @@
+"""Flax modules: generators, discriminators, encoders, decoders."""
+
+from jgen.models.dcgan import DCGANDiscriminator
+from jgen.models.dcgan import DCGANGenerator
+from jgen.models.latents import interpolation_grid
+from jgen.models.latents import lerp
+from jgen.models.latents import slerp
+from jgen.models.layers import SubPixelConvTranspose
+from jgen.models.layers import subpixel_conv_transpose
+from jgen.models.mlp import MLP
+from jgen.models.mlp import MLPDiscriminator
+from jgen.models.mlp import MLPGenerator
+from jgen.models.mlp import count_params

@@ -1,0 +1,90 @@
+"""Orbax checkpoints: save on a cadence, keep the last few, resume from the newest good one."""
+
+import os
+from typing import Any
+
+from absl import logging
+import jax
+import orbax.checkpoint as ocp
+
+from jgen.typing import PyTree
+
+
+class Checkpointer:
+  """An orbax ``CheckpointManager`` holding a state pytree and the data position.
+
+  Each checkpoint holds two items: ``state`` (the whole train state: step, params,
+  optimizer states, EMA, batch statistics, PRNG key) and ``data`` (the input
+  pipeline's position as a small JSON dict), so a resumed run replays exactly the
+  batches and random numbers of an uninterrupted one. Saves are asynchronous; call
+  ``wait_until_finished()`` (or ``close()``) before exiting. Orbax writes to a
+  temporary directory and renames it when complete, so a run killed mid-save leaves
+  no half-written checkpoint behind; a checkpoint that fails to restore anyway
+  (corrupted storage) is skipped with a warning in favour of the previous one.
+
+  Args:
+    directory: where checkpoints live (created if missing).
+    max_to_keep: how many of the newest checkpoints to keep.
+  """
+
+  def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3):
+    self.directory = os.path.abspath(os.fspath(directory))
+    self._manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True),
+    )
+
+  def all_steps(self) -> list[int]:
+    return sorted(self._manager.all_steps())
+
+  def save(self, step: int, state: PyTree, data_state: dict[str, Any]) -> None:
+    """Saves ``state`` (host arrays, unreplicated) and ``data_state`` at ``step``."""
+    self._manager.save(
+        step,
+        args=ocp.args.Composite(
+            state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state)),
+        force=True,
+    )
+
+  def restore_latest(self, target: PyTree) -> tuple[PyTree, dict[str, Any]] | None:
+    """Restores the newest checkpoint that reads back, or returns None if none does.
+
+    Args:
+      target: a state with the structure, shapes and dtypes to restore into.
+
+    Returns:
+      ``(state, data_state)`` or None when the directory holds no usable checkpoint.
+    """
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+    for step in reversed(self.all_steps()):
+      try:
+        restored = self._manager.restore(
+            step,
+            args=ocp.args.Composite(
+                state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()),
+        )
+      except Exception as e:  # pylint: disable=broad-except
+        self._set_aside(step)
+        logging.warning("Checkpoint at step %d in %s does not restore (%s: %s); moved it "
+                        "to corrupted-%d/ and trying the previous one.", step,
+                        self.directory, type(e).__name__, e, step)
+        continue
+      logging.info("Restored checkpoint at step %d from %s.", step, self.directory)
+      return restored["state"], dict(restored["data"])
+    return None
+
+  def _set_aside(self, step: int) -> None:
+    # Renamed, not deleted (nothing saved is lost), so that the resumed run can
+    # write a fresh checkpoint at this step.
+    src = os.path.join(self.directory, str(step))
+    dst = os.path.join(self.directory, f"corrupted-{step}")
+    if jax.process_index() == 0 and os.path.isdir(src):
+      os.replace(src, dst if not os.path.exists(dst) else f"{dst}-{os.getpid()}")
+    self._manager.reload()
+
+  def wait_until_finished(self) -> None:
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.close()

@@ -1,0 +1,234 @@
+"""The GAN train step: a pure state transition ``(state, batch) -> (state, metrics)``."""
+
+from collections.abc import Callable
+import functools
+from typing import NamedTuple
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+import optax
+
+from jgen import losses
+from jgen.train.gan_state import GANState
+from jgen.typing import Array, PRNGKey
+
+GAN_LOSSES = (
+    "minimax", "non_saturating", "wasserstein", "wgan_gp", "hinge", "least_squares",
+    "f_gan:<divergence>",
+)
+# Losses whose discriminator output is a logit of D(x) = sigmoid(output).
+_CLASSIFIER_LOSSES = ("minimax", "non_saturating")
+
+
+class GANLossPair(NamedTuple):
+  """A discriminator loss ``d(real_out, fake_out)`` and generator loss ``g(fake_out)``."""
+
+  discriminator: Callable[[Array, Array], Array]
+  generator: Callable[[Array], Array]
+
+
+def _parse_f_gan(name: str) -> tuple[str, dict[str, float]]:
+  spec = name.split(":", 1)[1]
+  divergence, _, param = spec.partition("=")
+  params = {}
+  if param:  # 'f_gan:alpha=0.5'
+    try:
+      params[divergence] = float(param)
+    except ValueError:
+      raise ValueError(f"Bad f-GAN parameter in {name!r}: {param!r} is not a number.") from None
+  return divergence, params
+
+
+def gan_loss_pair(name: str) -> GANLossPair:
+  """Returns the ``jgen.losses`` pair called ``name``.
+
+  Args:
+    name: one of ``minimax``, ``non_saturating``, ``wasserstein`` (weight clipping is
+      the step's job), ``wgan_gp`` (the step adds the penalty), ``hinge``,
+      ``least_squares``, or ``f_gan:<divergence>`` with a key of
+      ``jgen.losses.F_DIVERGENCES`` (``f_gan:alpha=0.5`` for the α-divergence).
+
+  Returns:
+    The pair of loss functions, each reducing to a scalar.
+
+  Raises:
+    ValueError: naming the bad value and the valid ones.
+  """
+  simple = {
+      "minimax": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
+      "non_saturating": (
+          losses.minimax_discriminator_loss, losses.non_saturating_generator_loss),
+      "wasserstein": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss),
+      "wgan_gp": (losses.wasserstein_critic_loss, losses.wasserstein_generator_loss),
+      "hinge": (losses.hinge_discriminator_loss, losses.hinge_generator_loss),
+      "least_squares": (
+          losses.least_squares_discriminator_loss, losses.least_squares_generator_loss),
+  }
+  if name in simple:
+    return GANLossPair(*simple[name])
+  if name.startswith("f_gan:"):
+    divergence, params = _parse_f_gan(name)
+    losses.get_f_divergence(divergence, **params)  # Validates now, not at trace time.
+    return GANLossPair(
+        functools.partial(losses.f_gan_discriminator_loss, divergence=divergence, **params),
+        functools.partial(losses.f_gan_generator_loss, divergence=divergence, **params),
+    )
+  raise ValueError(
+      f"Unknown GAN loss {name!r}; valid: {', '.join(GAN_LOSSES)} "
+      f"(divergences: {', '.join(losses.F_DIVERGENCES)}).")
+
+
+def _pmean(tree, axis_name):
+  return tree if axis_name is None else lax.pmean(tree, axis_name)
+
+
+def _global_normal(key: PRNGKey, shape: tuple[int, ...], axis_name: str | None) -> Array:
+  """This device's slice of one normal draw for the global batch.
+
+  Every device draws the latents of the whole global batch from the same key and
+  keeps its own rows, so the samples do not depend on how many devices share the
+  batch: a pmapped step sees exactly the latents of the single-device step.
+  """
+  if axis_name is None:
+    return jax.random.normal(key, shape)
+  n_dev, idx = lax.axis_size(axis_name), lax.axis_index(axis_name)
+  full = jax.random.normal(key, (shape[0] * n_dev, *shape[1:]))
+  return lax.dynamic_slice_in_dim(full, idx * shape[0], shape[0])
+
+
+def _generate(state: GANState, g_params, z: Array):
+  """G(z) in training mode; returns the samples and the updated batch statistics."""
+  variables = {"params": g_params}
+  if state.g_batch_stats:
+    variables["batch_stats"] = state.g_batch_stats
+    fake, updates = state.g_apply(variables, z, train=True, mutable=["batch_stats"])
+    return fake, updates["batch_stats"]
+  return state.g_apply(variables, z, train=True), state.g_batch_stats
+
+
+def gan_train_step(
+    state: GANState,
+    batch: Array,
+    *,
+    loss: str = "non_saturating",
+    latent_dim: int,
+    n_critic: int = 1,
+    gp_weight: float = 10.0,
+    clip_value: float = 0.01,
+    ema_decay: float = 0.999,
+    axis_name: str | None = None,
+) -> tuple[GANState, dict[str, Array]]:
+  """One GAN update: ``n_critic`` discriminator updates, then one generator update.
+
+  Discriminator update i minimises ``L_D(D(x_i), D(G(z_i)))`` over D's parameters
+  only (``+ gp_weight · GP`` for ``wgan_gp``; parameters clipped to
+  ``[−clip_value, clip_value]`` afterwards for ``wasserstein``, Arjovsky et al.
+  2017). The generator update minimises ``L_G(D(G(z)))`` over G's parameters only,
+  through the updated D, and updates batch-norm statistics and the EMA.
+
+  Keys: ``fold_in(key, step)`` then one ``fold_in`` per use, so a resumed run replays
+  the same random stream. Latents are drawn for the global batch and sliced per
+  device, so a pmapped step equals the single-device step on the same global batch
+  (the WGAN-GP interpolation weights are drawn per device, the one exception).
+
+  Args:
+    state: the current ``GANState``.
+    batch: real data already preprocessed, shape ``(n_critic, B, *data_shape)``:
+      one batch per discriminator update (``B`` is the per-device batch under pmap).
+    loss: a name accepted by ``gan_loss_pair``.
+    latent_dim: size of the generator's latent vector.
+    n_critic: discriminator updates per generator update.
+    gp_weight: λ of the WGAN-GP gradient penalty (``wgan_gp`` only).
+    clip_value: weight-clipping bound (``wasserstein`` only).
+    ema_decay: decay of the generator EMA, if the state keeps one.
+    axis_name: the pmap axis to average gradients, metrics and statistics over, or
+      None on a single device.
+
+  Returns:
+    The new state and a flat dict of scalar metrics: ``d_loss``, ``g_loss``,
+    ``d_real``/``d_fake`` (mean raw outputs on real and generated data; for the
+    minimax losses also ``d_real_prob``/``d_fake_prob``, the means of D = sigmoid),
+    ``gp`` (wgan_gp), ``d_grad_norm``, ``g_grad_norm``, ``d_param_norm``,
+    ``g_param_norm``.
+
+  Raises:
+    ValueError: for an unknown loss or a batch whose leading axis is not n_critic.
+  """
+  pair = gan_loss_pair(loss)
+  if batch.shape[0] != n_critic:
+    raise ValueError(
+        f"batch must have shape (n_critic={n_critic}, B, ...); got {batch.shape}.")
+  batch_size = batch.shape[1]
+  step_key = jax.random.fold_in(state.base_key, state.step)
+
+  def d_update(carry, inputs):
+    d_params, d_opt_state = carry
+    real, i = inputs
+    key = jax.random.fold_in(step_key, i)
+    z = _global_normal(jax.random.fold_in(key, 0), (batch_size, latent_dim), axis_name)
+    fake, _ = _generate(state, state.g_params, z)  # BN stats of this pass are discarded.
+    fake = lax.stop_gradient(fake)
+
+    def d_loss_fn(d_params):
+      critic = functools.partial(state.d_apply, {"params": d_params})
+      real_out, fake_out = critic(real), critic(fake)
+      d_loss = pair.discriminator(real_out, fake_out)
+      aux = {"d_real": real_out.mean(), "d_fake": fake_out.mean()}
+      if loss in _CLASSIFIER_LOSSES:
+        aux["d_real_prob"] = jax.nn.sigmoid(real_out).mean()
+        aux["d_fake_prob"] = jax.nn.sigmoid(fake_out).mean()
+      if loss == "wgan_gp":
+        gp = losses.gradient_penalty(critic, real, fake, jax.random.fold_in(key, 1))
+        aux["gp"] = gp
+        d_loss = d_loss + gp_weight * gp
+      return d_loss, aux
+
+    (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_params)
+    grads = _pmean(grads, axis_name)
+    updates, d_opt_state = state.d_tx.update(grads, d_opt_state, d_params)
+    d_params = optax.apply_updates(d_params, updates)
+    if loss == "wasserstein":
+      d_params = jax.tree.map(lambda p: jnp.clip(p, -clip_value, clip_value), d_params)
+    aux = {"d_loss": d_loss, "d_grad_norm": optax.tree.norm(grads), **aux}
+    return (d_params, d_opt_state), aux
+
+  (d_params, d_opt_state), d_metrics = lax.scan(
+      d_update, (state.d_params, state.d_opt_state),
+      (batch, jnp.arange(n_critic)))
+  d_metrics = jax.tree.map(lambda m: m[-1], d_metrics)  # The last critic update's.
+
+  z = _global_normal(
+      jax.random.fold_in(step_key, n_critic), (batch_size, latent_dim), axis_name)
+
+  def g_loss_fn(g_params):
+    fake, batch_stats = _generate(state, g_params, z)
+    return pair.generator(state.d_apply({"params": d_params}, fake)), batch_stats
+
+  (g_loss, batch_stats), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+  g_grads = _pmean(g_grads, axis_name)
+  updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
+  g_params = optax.apply_updates(state.g_params, updates)
+  ema = state.g_ema_params
+  if ema is not None:
+    ema = optax.incremental_update(g_params, ema, 1.0 - ema_decay)
+
+  metrics = {
+      **d_metrics,
+      "g_loss": g_loss,
+      "g_grad_norm": optax.tree.norm(g_grads),
+      "d_param_norm": optax.tree.norm(d_params),
+      "g_param_norm": optax.tree.norm(g_params),
+  }
+  new_state = state.replace(
+      step=state.step + 1,
+      g_params=g_params,
+      d_params=d_params,
+      g_opt_state=g_opt_state,
+      d_opt_state=d_opt_state,
+      # With batch norm synchronised over the axis these already agree; the mean
+      # keeps replicas identical even for a generator that does not synchronise.
+      g_batch_stats=_pmean(batch_stats, axis_name),
+      g_ema_params=ema,
+  )
+  return new_state, _pmean(metrics, axis_name)

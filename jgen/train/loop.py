@@ -1,0 +1,182 @@
+"""The training loop shared by every model family.
+
+A family supplies its state, its pure step ``step(state, batch, axis_name=None) ->
+(state, metrics)`` and a batch iterator; the loop pmaps the step over the local
+devices, feeds it prefetched device batches, logs metrics, runs periodic hooks
+(evaluation, samples), checkpoints on a cadence and resumes from the newest
+checkpoint in the workdir.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+import logging as pylogging
+import os
+import time
+from typing import Any, NamedTuple
+
+from absl import logging
+import jax
+import numpy as np
+
+from jgen.data.pipeline import prefetch_to_device
+from jgen.train import parallel
+from jgen.train.checkpoint import Checkpointer
+from jgen.train.summaries import MetricWriter
+from jgen.typing import PyTree
+
+
+def _quiet_orbax_info_logs() -> None:
+  """Drops orbax's per-save INFO lines (dozens per checkpoint) from the absl log."""
+  handler = logging.get_absl_handler()
+  if not any(isinstance(f, _OrbaxInfoFilter) for f in handler.filters):
+    handler.addFilter(_OrbaxInfoFilter())
+
+
+class _OrbaxInfoFilter(pylogging.Filter):
+
+  def filter(self, record: pylogging.LogRecord) -> bool:
+    return record.levelno > pylogging.INFO or "/orbax/" not in record.pathname
+
+
+class PeriodicHook(NamedTuple):
+  """Calls ``fn(step, state)`` every ``every`` steps and after the last step.
+
+  ``state`` is the unreplicated host copy of the train state.
+  """
+
+  every: int
+  fn: Callable[[int, PyTree], None]
+
+
+class NonFiniteLossError(FloatingPointError):
+  """A loss became NaN or infinite; the message names the step."""
+
+
+def _advance(position: dict[str, int], n: int, steps_per_epoch: int | None) -> dict[str, int]:
+  """The data position ``n`` batches after ``position``."""
+  if not steps_per_epoch:  # An endless stream (e.g. toy data): one epoch.
+    return {"epoch": position["epoch"], "index": position["index"] + n}
+  epoch, index = divmod(position["epoch"] * steps_per_epoch + position["index"] + n,
+                        steps_per_epoch)
+  return {"epoch": epoch, "index": index}
+
+
+def _grouped(batches: Iterator[dict], k: int) -> Iterator[dict]:
+  """Stacks k consecutive (devices, B, ...) batches into (devices, k, B, ...)."""
+  while True:
+    group = [next(batches) for _ in range(k)]
+    yield jax.tree.map(lambda *xs: np.stack(xs, axis=1), *group)
+
+
+def _check_finite(step: int, metrics: dict[str, Any], workdir: str, last_saved: int | None):
+  bad = {k: float(v) for k, v in metrics.items() if not np.isfinite(v)}
+  if bad:
+    kept = (f"the last good checkpoint (step {last_saved}) is kept in {workdir}"
+            if last_saved is not None else "no checkpoint had been written")
+    raise NonFiniteLossError(
+        f"Non-finite metrics at step {step}: {bad}. Training stopped; {kept}. "
+        "Try a lower learning rate or a different loss.")
+
+
+def train_loop(
+    state: PyTree,
+    step_fn: Callable[..., tuple[PyTree, dict]],
+    batches: Any,
+    *,
+    workdir: str,
+    num_steps: int,
+    batches_per_step: int = 1,
+    log_every: int = 100,
+    checkpoint_every: int = 1000,
+    max_to_keep: int = 3,
+    hooks: Sequence[PeriodicHook] = (),
+    writer: MetricWriter | None = None,
+) -> PyTree:
+  """Trains ``state`` for ``num_steps`` steps, resuming from ``workdir`` if possible.
+
+  Args:
+    state: the initial (host, unreplicated) state, with an int ``step`` field; used
+      as is when ``workdir`` has no checkpoint.
+    step_fn: the pure step, ``step_fn(state, batch, axis_name=None)``, returning the
+      new state and a flat dict of scalar metrics.
+    batches: a ``jgen.data.BatchIterator`` (yields (devices, B, ...) batches, has
+      ``get_state``/``set_state``/``steps_per_epoch``).
+    workdir: checkpoints go to ``workdir/checkpoints``.
+    num_steps: total number of steps of the run (not of this invocation).
+    batches_per_step: iterator batches per step, stacked on axis 1 (e.g. the GAN's
+      n_critic discriminator batches).
+    log_every: steps between metric logs and progress lines.
+    checkpoint_every: steps between checkpoints (one is also written at the end).
+    max_to_keep: checkpoints kept.
+    hooks: periodic evaluation/sampling hooks.
+    writer: where metrics go (``train_`` prefix); None to only log.
+
+  Returns:
+    The final state, unreplicated on the host.
+
+  Raises:
+    NonFiniteLossError: when a metric becomes NaN/inf; nothing is saved after it.
+  """
+  _quiet_orbax_info_logs()
+  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"), max_to_keep=max_to_keep)
+  restored = ckpt.restore_latest(state)
+  if restored is not None:
+    state, data_state = restored
+    batches.set_state(data_state)
+  start = int(state.step)
+  position = batches.get_state()
+  steps_per_epoch = getattr(batches, "steps_per_epoch", None)
+  last_saved = start if restored is not None else None
+  logging.info("Training from step %d to %d (%d local devices).", start, num_steps,
+               jax.local_device_count())
+
+  p_step = parallel.pmap_step(step_fn)
+  device_batches = prefetch_to_device(_grouped(iter(batches), batches_per_step))
+  rstate = parallel.replicate(state)
+  pending = None  # (step, metrics) of the previous step, checked one step late.
+  t0, t0_step = time.perf_counter(), start
+  try:
+    for step in range(start + 1, num_steps + 1):
+      rstate, metrics = p_step(rstate, next(device_batches))
+      # Checking the previous step's metrics keeps the device one step ahead.
+      if pending is not None:
+        _check_finite(*pending, workdir, last_saved)
+      pending = (step, parallel.unreplicate(metrics))
+      last = step == num_steps
+      if step % log_every == 0 or last:
+        _check_finite(*pending, workdir, last_saved)
+        rate = (step - t0_step) / (time.perf_counter() - t0)
+        scalars = {k: float(v) for k, v in pending[1].items()}
+        logging.info("step %d/%d  %.1f steps/s  %s", step, num_steps, rate,
+                     "  ".join(f"{k}={v:.4g}" for k, v in sorted(scalars.items())
+                               if k.endswith("loss")))
+        if writer is not None:
+          writer.write_scalars(step, {"train_" + k: v for k, v in scalars.items()}
+                               | {"train_steps_per_sec": rate})
+        t0, t0_step = time.perf_counter(), step
+      need_host_state = last or step % checkpoint_every == 0 or any(
+          step % h.every == 0 for h in hooks)
+      if need_host_state:
+        _check_finite(*pending, workdir, last_saved)
+        host_state = parallel.unreplicate(rstate)
+        if last or step % checkpoint_every == 0:
+          ckpt.save(step, host_state,
+                    _advance(position, (step - start) * batches_per_step, steps_per_epoch))
+          last_saved = step
+        for hook in hooks:
+          if last or step % hook.every == 0:
+            hook.fn(step, host_state)
+    final = parallel.unreplicate(rstate)
+    if start >= num_steps:  # Nothing left to train: still run the final hooks.
+      for hook in hooks:
+        hook.fn(start, final)
+    return final
+  finally:
+    device_batches.close()
+    ckpt.wait_until_finished()
+    ckpt.close()
+    if writer is not None:
+      writer.flush()
+
+
+__all__ = ["NonFiniteLossError", "PeriodicHook", "train_loop"]
+

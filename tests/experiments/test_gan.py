@@ -1,0 +1,117 @@
+"""End-to-end tests of `python -m experiments.gan` on tiny configs."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CONFIG = str(REPO / "experiments" / "configs" / "gan_ring8.py")
+
+
+def _run(workdir, *flags, check=True, timeout=600):
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.gan", f"--workdir={workdir}", *flags],
+      cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+      env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  if check and proc.returncode != 0:
+    raise AssertionError(proc.stderr[-4000:])
+  return proc
+
+
+def _checkpoint_steps(workdir):
+  ckpt = pathlib.Path(workdir) / "checkpoints"
+  return sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) if ckpt.exists() else []
+
+
+def test_tiny_run_writes_everything_and_resumes(tmp_path):
+  workdir = tmp_path / "run"
+  proc = _run(workdir, f"--config={CONFIG}:tiny")
+  assert "step 40/40" in proc.stderr  # Progress lines.
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert summary["step"] == 40 and summary["num_modes"] == 8
+  assert 0 <= summary["modes_covered"] <= 8
+  samples = np.load(workdir / "samples.npz")["samples"]
+  assert samples.shape == (500, 2) and samples.dtype == np.float32
+  lines = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  train = [m for m in lines if "train_d_loss" in m]
+  assert [m["step"] for m in train] == [10, 20, 30, 40]
+  assert any("eval_modes_covered" in m for m in lines)
+  assert json.loads((workdir / "config.json").read_text())["data"]["name"] == "ring8"
+  assert list((workdir / "tb").iterdir())
+  assert (workdir / "figures" / "samples_0000040.png").exists()
+  assert _checkpoint_steps(workdir) == [20, 40]
+
+  # A second run with more steps resumes from step 40 instead of starting over.
+  proc = _run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60")
+  assert "Restored checkpoint at step 40" in proc.stderr
+  assert "step 10/60" not in proc.stderr and "step 60/60" in proc.stderr
+  assert _checkpoint_steps(workdir) == [20, 40, 60]
+
+  # --sample_only regenerates samples.npz bit-identically from the newest checkpoint.
+  before = np.load(workdir / "samples.npz")["samples"]
+  (workdir / "samples.npz").unlink()
+  _run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60", "--sample_only")
+  np.testing.assert_array_equal(np.load(workdir / "samples.npz")["samples"], before)
+
+
+def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path):
+  flags = [f"--config={CONFIG}:tiny", "--config.training.num_steps=1500",
+           "--config.training.checkpoint_every=100", "--config.training.log_every=500",
+           "--config.eval.every=5000", "--config.training.ema_decay=0.99"]
+  straight = tmp_path / "straight"
+  _run(straight, *flags)
+
+  killed = tmp_path / "killed"
+  proc = subprocess.Popen(
+      [sys.executable, "-m", "experiments.gan", f"--workdir={killed}", *flags],
+      cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+      env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  deadline = time.time() + 300
+  while not _checkpoint_steps(killed) and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.01)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  steps_at_kill = _checkpoint_steps(killed)
+  assert steps_at_kill and steps_at_kill[-1] < 1500, steps_at_kill
+  assert not (killed / "summary.json").exists()
+
+  restarted = _run(killed, *flags)
+  assert f"Restored checkpoint at step {steps_at_kill[-1]}" in restarted.stderr
+  a = np.load(straight / "samples.npz")["samples"]
+  b = np.load(killed / "samples.npz")["samples"]
+  np.testing.assert_array_equal(a, b)  # Bit-identical, not merely close.
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("--config.loss.name=wgan", "Unknown GAN loss 'wgan'; valid: minimax"),
+    ("--config.data.name=mnits", "data.name='mnits' is not valid; choose from"),
+    ("--config.model.arch=resnet", "model.arch='resnet' is not valid"),
+    ("--config.data.batch_size=0", "data.batch_size=0 is not valid"),
+])
+def test_bad_flag_values_fail_at_startup_with_a_message(tmp_path, flag, message):
+  proc = _run(tmp_path / "bad", f"--config={CONFIG}:tiny", flag, check=False, timeout=120)
+  assert proc.returncode != 0
+  assert message in proc.stderr
+  assert "Traceback" not in proc.stderr
+  assert not (tmp_path / "bad").exists()
+
+
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path):
+  workdir = tmp_path / "nan"
+  # A learning rate of 3 makes the least-squares losses overflow at step 2 (seed 0).
+  proc = _run(workdir, f"--config={CONFIG}:tiny", "--config.loss.name=least_squares",
+              "--config.optim.d_lr=3", "--config.optim.g_lr=3",
+              "--config.training.checkpoint_every=1", check=False)
+  assert proc.returncode != 0
+  assert "Non-finite metrics at step" in proc.stderr
+  step = int(proc.stderr.split("Non-finite metrics at step ")[1].split(":")[0])
+  assert step >= 2
+  assert _checkpoint_steps(workdir)[-1] == step - 1  # The last good one; none after it.
+  assert not (workdir / "summary.json").exists()

@@ -1,0 +1,66 @@
+"""Tests for jgen.train.checkpoint.Checkpointer."""
+
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jgen.models.mlp import MLPDiscriminator
+from jgen.models.mlp import MLPGenerator
+from jgen.train.checkpoint import Checkpointer
+from jgen.train.gan_state import create_gan_state
+
+
+def _state(seed):
+  return create_gan_state(
+      jax.random.key(seed), MLPGenerator(hidden=(8,)), MLPDiscriminator(hidden=(8,)),
+      optax.adam(1e-3), optax.adam(1e-3), latent_dim=3, data_shape=(2,), use_ema=True)
+
+
+def _equal(a, b):
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+def test_round_trip_is_exact_and_keeps_the_last_k(tmp_path):
+  ckpt = Checkpointer(tmp_path, max_to_keep=2)
+  states = {step: _state(step).replace(step=jnp.int32(step)) for step in (10, 20, 30)}
+  for step, state in states.items():
+    ckpt.save(step, jax.device_get(state), {"epoch": 1, "index": step})
+  ckpt.wait_until_finished()
+  assert ckpt.all_steps() == [20, 30]
+  restored, data_state = ckpt.restore_latest(_state(99))
+  assert _equal(restored, states[30]) and int(restored.step) == 30
+  assert data_state == {"epoch": 1, "index": 30}
+  # Static fields (apply functions, optimizers) come from the target state.
+  assert restored.g_tx is not None and restored.g_apply is not None
+  ckpt.close()
+
+
+def test_corrupted_newest_checkpoint_falls_back_to_the_previous(tmp_path):
+  ckpt = Checkpointer(tmp_path, max_to_keep=3)
+  for step in (1, 2):
+    ckpt.save(step, jax.device_get(_state(step).replace(step=jnp.int32(step))),
+              {"epoch": 0, "index": step})
+  ckpt.wait_until_finished()
+  # Corrupt every data file of the newest checkpoint's state.
+  for f in (pathlib.Path(tmp_path) / "2" / "state").rglob("*"):
+    if f.is_file() and f.stat().st_size > 0 and "METADATA" not in f.name:
+      f.write_bytes(b"\0" * 16)
+  reader = Checkpointer(tmp_path)
+  restored, data_state = reader.restore_latest(_state(99))
+  reader.close()
+  assert int(restored.step) == 1 and data_state["index"] == 1
+  assert _equal(restored.g_params, _state(1).g_params)
+  # Nothing is deleted: the bad checkpoint is set aside, so step 2 can be written anew.
+  assert (pathlib.Path(tmp_path) / "corrupted-2").is_dir()
+  again = Checkpointer(tmp_path)
+  again.save(2, jax.device_get(_state(5).replace(step=jnp.int32(2))), {"epoch": 0, "index": 2})
+  again.wait_until_finished()
+  assert again.all_steps() == [1, 2]
+  again.close()
+
+
+def test_empty_directory_restores_nothing(tmp_path):
+  assert Checkpointer(tmp_path / "none").restore_latest(_state(0)) is None

@@ -1,0 +1,144 @@
+"""Tests for GANState and gan_train_step (single device; pmap in test_gan_step_pmap.py)."""
+
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jgen import losses
+from jgen.models.dcgan import DCGANDiscriminator
+from jgen.models.dcgan import DCGANGenerator
+from jgen.models.mlp import MLPDiscriminator
+from jgen.models.mlp import MLPGenerator
+from jgen.train.gan_state import create_gan_state
+from jgen.train.gan_step import gan_loss_pair
+from jgen.train.gan_step import gan_train_step
+
+LATENT = 4
+
+
+def _mlp_state(g_tx=None, d_tx=None, use_ema=False, seed=0):
+  return create_gan_state(
+      jax.random.key(seed), MLPGenerator(hidden=(16, 16)), MLPDiscriminator(hidden=(16, 16)),
+      g_tx or optax.adam(1e-2), d_tx or optax.adam(1e-2), latent_dim=LATENT,
+      data_shape=(2,), use_ema=use_ema)
+
+
+def _batch(n_critic=1, b=8, seed=0):
+  return jnp.asarray(np.random.default_rng(seed).normal(size=(n_critic, b, 2)), jnp.float32)
+
+
+def _step(**kw):
+  return jax.jit(functools.partial(gan_train_step, latent_dim=LATENT, **kw))
+
+
+def _tree_equal(a, b):
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+LOSSES = ["minimax", "non_saturating", "wasserstein", "wgan_gp", "hinge", "least_squares",
+          "f_gan:jensen_shannon", "f_gan:alpha=0.5"]
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_step_updates_both_players_and_reports_metrics(loss):
+  state = _mlp_state()
+  n_critic = 2 if loss.startswith("w") else 1
+  new, metrics = _step(loss=loss, n_critic=n_critic)(state, _batch(n_critic))
+  assert int(new.step) == 1
+  assert not _tree_equal(new.g_params, state.g_params)
+  assert not _tree_equal(new.d_params, state.d_params)
+  for name in ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
+               "d_param_norm", "g_param_norm"):
+    assert np.isfinite(metrics[name]), name
+  if loss == "wgan_gp":
+    assert "gp" in metrics
+  if loss in ("minimax", "non_saturating"):
+    assert 0 < metrics["d_real_prob"] < 1
+
+
+def test_step_loss_values_match_the_loss_library():
+  """d_loss/g_loss are the jgen losses at the step's own samples (SGD lr 0: no change)."""
+  zero = optax.sgd(0.0)
+  state = _mlp_state(g_tx=zero, d_tx=zero)
+  real = _batch()
+  new, metrics = _step(loss="hinge")(state, real)
+  # Recompute with the step's keys: D update 0 uses fold_in(fold_in(key, step), 0), 0).
+  step_key = jax.random.fold_in(state.base_key, 0)
+  z = jax.random.normal(jax.random.fold_in(jax.random.fold_in(step_key, 0), 0), (8, LATENT))
+  fake = state.g_apply({"params": state.g_params}, z)
+  d = functools.partial(state.d_apply, {"params": state.d_params})
+  np.testing.assert_allclose(
+      metrics["d_loss"], losses.hinge_discriminator_loss(d(real[0]), d(fake)), rtol=1e-6)
+  z_g = jax.random.normal(jax.random.fold_in(step_key, 1), (8, LATENT))
+  np.testing.assert_allclose(
+      metrics["g_loss"],
+      losses.hinge_generator_loss(d(state.g_apply({"params": state.g_params}, z_g))),
+      rtol=1e-6)
+  assert _tree_equal(new.g_params, state.g_params)
+
+
+def test_each_update_touches_only_its_own_player():
+  frozen = optax.set_to_zero()
+  state = _mlp_state(g_tx=frozen)
+  new, _ = _step(loss="non_saturating")(state, _batch())
+  assert _tree_equal(new.g_params, state.g_params)  # Only D moved...
+  assert not _tree_equal(new.d_params, state.d_params)
+  state = _mlp_state(d_tx=frozen)
+  new, metrics = _step(loss="non_saturating")(state, _batch())
+  assert _tree_equal(new.d_params, state.d_params)  # ...and only G moved.
+  assert not _tree_equal(new.g_params, state.g_params)
+  assert metrics["d_grad_norm"] > 0  # D's gradient existed; its optimizer dropped it.
+
+
+def test_same_key_same_result_and_different_seed_differs():
+  step = _step(loss="wgan_gp", n_critic=2)
+  a, _ = step(_mlp_state(), _batch(2))
+  b, _ = step(_mlp_state(), _batch(2))
+  c, _ = step(_mlp_state(seed=1), _batch(2))
+  assert _tree_equal(a, b)
+  assert not _tree_equal(a.g_params, c.g_params)
+
+
+def test_weight_clipping_and_ema():
+  state = _mlp_state(d_tx=optax.sgd(10.0), use_ema=True)
+  new, _ = _step(loss="wasserstein", clip_value=0.05, ema_decay=0.9)(state, _batch())
+  assert max(float(jnp.abs(p).max()) for p in jax.tree.leaves(new.d_params)) <= np.float32(0.05)
+  # EMA: 0.9·old + 0.1·new.
+  want = jax.tree.map(lambda o, n: 0.9 * o + 0.1 * n, state.g_params, new.g_params)
+  chex.assert_trees_all_close(new.g_ema_params, want, rtol=1e-6)
+
+
+def test_no_retrace_on_second_call():
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def step(state, batch):
+    return gan_train_step(state, batch, loss="non_saturating", latent_dim=LATENT)
+
+  state = _mlp_state()
+  state, _ = step(state, _batch(seed=0))
+  state, _ = step(state, _batch(seed=1))
+  assert int(state.step) == 2
+
+
+def test_dcgan_batch_stats_update_in_the_generator_step():
+  state = create_gan_state(
+      jax.random.key(0), DCGANGenerator(base_features=8), DCGANDiscriminator(base_features=8),
+      optax.adam(1e-3), optax.adam(1e-3), latent_dim=LATENT, data_shape=(28, 28, 1))
+  real = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (1, 4, 28, 28, 1)), jnp.float32)
+  new, metrics = _step(loss="non_saturating")(state, real)
+  assert state.g_batch_stats and not _tree_equal(new.g_batch_stats, state.g_batch_stats)
+  assert np.isfinite(metrics["g_loss"])
+
+
+def test_bad_inputs_raise_clear_errors():
+  with pytest.raises(ValueError, match="'wgan'.*wgan_gp"):
+    gan_loss_pair("wgan")
+  with pytest.raises(ValueError, match="valid names"):
+    gan_loss_pair("f_gan:chi")
+  with pytest.raises(ValueError, match="n_critic=2"):
+    _step(loss="hinge", n_critic=2)(_mlp_state(), _batch(1))
