@@ -19,6 +19,7 @@ import numpy as np
 
 from jgen import data
 from jgen.train import gan
+from jgen.train import parallel
 
 _NPZ_DIR = flags.DEFINE_string(
     "npz_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"),
@@ -36,10 +37,11 @@ def _config(use_subpixel: bool):
 
 def _bench_step(use_subpixel: bool, images: np.ndarray) -> dict:
   config = _config(use_subpixel)
-  state = gan.make_state(config, (28, 28, 1))
-  step = jax.jit(gan.make_step(config), donate_argnums=(0,))
+  # The step exactly as the training loop runs it: pmapped over the local device(s).
+  state = parallel.replicate(gan.make_state(config, (28, 28, 1)))
+  step = parallel.pmap_step(gan.make_step(config))
   rng = np.random.default_rng(0)
-  batches = [{"image": images[rng.integers(0, len(images), _BATCH)][None]}
+  batches = [{"image": images[rng.integers(0, len(images), _BATCH)][None, None]}
              for _ in range(4)]
   t = time.perf_counter()
   state, metrics = step(state, batches[0])

@@ -46,14 +46,14 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.optim.b2 = 0.999
 
   config.training = ml_collections.ConfigDict()
-  config.training.num_steps = 5000
-  config.training.log_every = 250
-  config.training.checkpoint_every = 1000
+  config.training.num_steps = 10_000
+  config.training.log_every = 500
+  config.training.checkpoint_every = 2000
   config.training.max_to_keep = 3
   config.training.ema_decay = 0.0  # 0 disables the generator EMA.
 
   config.eval = ml_collections.ConfigDict()
-  config.eval.every = 1000  # Sample figures and mode coverage.
+  config.eval.every = 2000  # Sample figures and mode coverage.
   config.eval.num_eval_samples = 2500  # VEEGAN protocol.
   config.eval.num_samples = 10_000  # samples.npz.
 
