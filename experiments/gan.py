@@ -36,6 +36,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported here so that --help and flag errors do not wait for JAX.
+  from jgen import data  # pylint: disable=g-import-not-at-top
   from jgen.train import gan  # pylint: disable=g-import-not-at-top
   from jgen.train import parallel  # pylint: disable=g-import-not-at-top
 
@@ -45,11 +46,14 @@ def main(argv):
     gan.validate_config(config)
   except ValueError as e:  # A user mistake: a message, not a traceback.
     raise app.UsageError(str(e)) from None
-  if _SAMPLE_ONLY.value:
-    gan.sample(config, _WORKDIR.value)
-    logging.info("Wrote %s", os.path.join(_WORKDIR.value, "samples.npz"))
-    return
-  summary = gan.train_and_evaluate(config, _WORKDIR.value)
+  try:
+    if _SAMPLE_ONLY.value:
+      gan.sample(config, _WORKDIR.value)
+      logging.info("Wrote %s", os.path.join(_WORKDIR.value, "samples.npz"))
+      return
+    summary = gan.train_and_evaluate(config, _WORKDIR.value)
+  except (data.DatasetNotAvailableError, FileNotFoundError) as e:
+    raise app.UsageError(str(e)) from None
   print("summary:", " ".join(f"{k}={v}" for k, v in summary.items()))
 
 

@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
 import pytest
+
+from jgen.train import gan
+from jgen.train.checkpoint import Checkpointer
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / "experiments" / "configs" / "gan_ring8.py")
@@ -87,6 +91,21 @@ def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path):
   a = np.load(straight / "samples.npz")["samples"]
   b = np.load(killed / "samples.npz")["samples"]
   np.testing.assert_array_equal(a, b)  # Bit-identical, not merely close.
+  # And the final states themselves: params, both optimizer states, EMA, key.
+  final_a, final_b = _final_state(straight), _final_state(killed)
+  assert int(final_a.step) == int(final_b.step) == 1500
+  for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b)):
+    np.testing.assert_array_equal(x, y)
+
+
+def _final_state(workdir):
+  from experiments.configs import gan_ring8  # pylint: disable=g-import-not-at-top
+  config = gan_ring8.get_config("tiny")
+  config.training.ema_decay = 0.99
+  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
+  state, _ = ckpt.restore_latest(gan.make_state(config, (2,)))
+  ckpt.close()
+  return state
 
 
 @pytest.mark.parametrize("flag,message", [
@@ -115,3 +134,33 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path):
   assert step >= 2
   assert _checkpoint_steps(workdir)[-1] == step - 1  # The last good one; none after it.
   assert not (workdir / "summary.json").exists()
+
+
+def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
+  rng = np.random.default_rng(0)
+  npz_dir = tmp_path / "npz"
+  npz_dir.mkdir()
+  np.savez(npz_dir / "mnist.npz",
+           x_train=rng.integers(0, 256, (64, 28, 28), dtype=np.uint8),
+           y_train=rng.integers(0, 10, 64, dtype=np.uint8),
+           x_test=rng.integers(0, 256, (16, 28, 28), dtype=np.uint8),
+           y_test=rng.integers(0, 10, 16, dtype=np.uint8))
+  workdir = tmp_path / "dcgan"
+  config = REPO / "experiments" / "configs" / "dcgan_mnist.py"
+  _run(workdir, f"--config={config}:tiny", f"--config.data.npz_dir={npz_dir}",
+       f"--config.data.data_dir={tmp_path / 'tfds'}")
+  samples = np.load(workdir / "samples.npz")["samples"]
+  assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
+  figures = {p.name for p in (workdir / "figures").iterdir()}
+  assert {"samples_0000006.png", "interpolation_linear.png",
+          "interpolation_slerp.png"} <= figures
+  assert _checkpoint_steps(workdir) == [3, 6]
+
+
+def test_missing_dataset_fails_with_one_clear_message(tmp_path):
+  config = REPO / "experiments" / "configs" / "dcgan_mnist.py"
+  proc = _run(tmp_path / "w", f"--config={config}:tiny",
+              f"--config.data.data_dir={tmp_path / 'empty'}", check=False, timeout=120)
+  assert proc.returncode != 0
+  assert "mnist" in proc.stderr and "npz" in proc.stderr
+  assert "Traceback" not in proc.stderr
