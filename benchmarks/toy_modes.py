@@ -63,7 +63,7 @@ def main(argv):
   print("\n| data | loss | modes covered | % high quality | reverse KL | s/run |")
   print("|---|---|---|---|---|---|")
   for dataset, loss, runs in rows:
-    def stat(key, scale=1.0):
+    def stat(key, scale=1.0, runs=runs):
       v = scale * np.array([r[key] for r in runs], dtype=float)
       return f"{v.mean():.1f} ± {v.std():.1f}" if key != "reverse_kl" else (
           f"{v.mean():.2f} ± {v.std():.2f}")

@@ -19,7 +19,9 @@ Randomised functions take the key first, like ``jax.random``.
 import jax
 import jax.numpy as jnp
 
-from jgen.typing import Array, ArrayLike, PRNGKey
+from jgen.typing import Array
+from jgen.typing import ArrayLike
+from jgen.typing import PRNGKey
 
 
 def _as_float(images: ArrayLike) -> Array:

@@ -260,7 +260,7 @@ def _read_all(source, *, image_shape: tuple[int, ...], has_label: bool, batched:
   start, next_log = time.perf_counter(), n // 4
   for keys in _chunks(n, _CHUNK):
     records = source.__getitems__(list(keys)) if batched else [source[i] for i in keys]
-    for i, record in zip(keys, records):
+    for i, record in zip(keys, records, strict=True):
       images[i] = _decode_image(record["image"], image_shape)
       if labels is not None:
         labels[i] = record["label"]

@@ -29,7 +29,9 @@ import optax
 from jgen.losses.f_divergences import F_DIVERGENCES
 from jgen.losses.f_divergences import FDivergence
 from jgen.losses.f_divergences import get_f_divergence
-from jgen.typing import Array, ArrayLike, PRNGKey
+from jgen.typing import Array
+from jgen.typing import ArrayLike
+from jgen.typing import PRNGKey
 
 _REDUCTIONS = ("mean", "none")
 

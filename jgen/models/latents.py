@@ -10,7 +10,8 @@ pair.
 import jax
 import jax.numpy as jnp
 
-from jgen.typing import Array, ArrayLike
+from jgen.typing import Array
+from jgen.typing import ArrayLike
 
 INTERPOLATION_METHODS = ("linear", "slerp")
 

@@ -36,7 +36,8 @@ from jgen.train.summaries import MetricWriter
 from jgen.train.summaries import image_grid
 from jgen.train.summaries import save_png
 from jgen.train.summaries import scatter_plot
-from jgen.typing import Array, PRNGKey
+from jgen.typing import Array
+from jgen.typing import PRNGKey
 
 IMAGE_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 ARCHITECTURES = ("mlp", "dcgan")

@@ -3,13 +3,14 @@
 from collections.abc import Callable
 from typing import Any
 
-import flax.linen as nn
 from flax import struct
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
-from jgen.typing import Params, PRNGKey
+from jgen.typing import Params
+from jgen.typing import PRNGKey
 
 
 class GANState(struct.PyTreeNode):

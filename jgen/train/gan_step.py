@@ -11,7 +11,8 @@ import optax
 
 from jgen import losses
 from jgen.train.gan_state import GANState
-from jgen.typing import Array, PRNGKey
+from jgen.typing import Array
+from jgen.typing import PRNGKey
 
 GAN_LOSSES = (
     "minimax", "non_saturating", "wasserstein", "wgan_gp", "hinge", "least_squares",

@@ -94,7 +94,7 @@ def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path):
   # And the final states themselves: params, both optimizer states, EMA, key.
   final_a, final_b = _final_state(straight), _final_state(killed)
   assert int(final_a.step) == int(final_b.step) == 1500
-  for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b)):
+  for x, y in zip(jax.tree.leaves(final_a), jax.tree.leaves(final_b), strict=True):
     np.testing.assert_array_equal(x, y)
 
 

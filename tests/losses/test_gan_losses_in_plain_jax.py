@@ -14,7 +14,8 @@ DATA_MEAN, DATA_STD = 3.0, 0.5
 
 def _init_mlp(key, sizes):
   params = []
-  for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
+  pairs = zip(sizes[:-1], sizes[1:], strict=True)
+  for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), pairs, strict=True):
     params.append((jax.random.normal(k, (n_in, n_out)) / jnp.sqrt(n_in), jnp.zeros(n_out)))
   return params
 

@@ -27,7 +27,7 @@ def test_matches_conv_transpose_in_value_and_gradients(shape, features):
     return lambda p, x: jnp.sum(jnp.sin(module.apply(p, x)))
   g_ref = jax.grad(loss(reference), argnums=(0, 1))(params, x)
   g = jax.grad(loss(ours), argnums=(0, 1))(params, x)
-  for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref)):
+  for a, b in zip(jax.tree.leaves(g), jax.tree.leaves(g_ref), strict=True):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 

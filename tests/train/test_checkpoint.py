@@ -20,7 +20,7 @@ def _state(seed):
 
 
 def _equal(a, b):
-  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 def test_round_trip_is_exact_and_keeps_the_last_k(tmp_path):

@@ -37,7 +37,7 @@ def _step(**kw):
 
 
 def _tree_equal(a, b):
-  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True))
 
 
 LOSSES = ["minimax", "non_saturating", "wasserstein", "wgan_gp", "hinge", "least_squares",
