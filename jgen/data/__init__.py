@@ -1,5 +1,8 @@
 """Input pipelines: TFDS splits in RAM, 2-D toys, pmap batches and preprocessing."""
 
+from jgen.data.corruption import gaussian_noise
+from jgen.data.corruption import masking_noise
+from jgen.data.corruption import salt_and_pepper
 from jgen.data.pipeline import BatchIterator
 from jgen.data.pipeline import prefetch_to_device
 from jgen.data.preprocess import binarize_dynamic

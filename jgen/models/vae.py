@@ -31,13 +31,20 @@ References:
 """
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jgen.typing import Array, ArrayLike
+from jgen.losses.vae import VQOutput
+from jgen.losses.vae import vector_quantize
+from jgen.typing import Array
+from jgen.typing import ArrayLike
+
+if TYPE_CHECKING:  # decoders.py imports this module.
+  from jgen.models.decoders import DecoderOutput
 
 # Conv encoders/decoders: (spatial size of the smallest feature map, number of stride-2
 # stages) per image size, as DCGAN: 28 → 14 → 7 and 32 → 16 → 8 → 4.
@@ -80,7 +87,7 @@ def _one_hot_labels(owner: str, y: ArrayLike | None, num_classes: int,
     raise ValueError(
         f"{owner} expects integer class labels y of shape ({batch_size},); got "
         f"{y.dtype}{list(y.shape)}.")
-  if not isinstance(y, jax.core.Tracer):
+  if not isinstance(y, jax.core.Tracer) and y.size:
     values = np.asarray(y)
     if values.min() < 0 or values.max() >= num_classes:
       raise ValueError(
@@ -90,7 +97,7 @@ def _one_hot_labels(owner: str, y: ArrayLike | None, num_classes: int,
 
 
 class _ResidualBlock(nn.Module):
-  """``x + Conv1×1(ReLU(Conv3×3(ReLU(x))))``, the VQ-VAE residual block (Sec. 4.1)."""
+  """``x + Conv1×1(ReLU(Conv3×3(ReLU(x))))``, the VQ-VAE residual block."""
 
   hidden: int
 
@@ -142,11 +149,12 @@ class VAE(nn.Module):
     """Posterior parameters ``(mean, log_var)``, each (B, latent_dim), of images (B, H, W, C)."""
     return self.encoder(x, y)
 
-  def decode(self, z: ArrayLike, y: ArrayLike | None = None):
+  def decode(self, z: ArrayLike, y: ArrayLike | None = None) -> "DecoderOutput":
     """The decoder's ``DecoderOutput`` (fields (B, H, W, C)) for latents z (B, latent_dim)."""
     return self.decoder(z, y)
 
-  def __call__(self, x: ArrayLike, y: ArrayLike | None = None):
+  def __call__(self, x: ArrayLike,
+               y: ArrayLike | None = None) -> tuple["DecoderOutput", Array, Array]:
     """Reconstruction from the posterior mean.
 
     Args:
@@ -219,3 +227,44 @@ class Codebook(nn.Module):
       ``embedding[indices]``, shape ``indices.shape + (dim,)``.
     """
     return jnp.take(self.embedding, jnp.asarray(indices), axis=0)
+
+
+class VQVAE(nn.Module):
+  """VQ-VAE: encoder → nearest-code quantization → decoder, one parameter tree.
+
+  ``z_e = encoder(x)`` (B, h, w, D); ``vq = jgen.losses.vector_quantize(z_e, codebook)``
+  replaces each vector by its nearest code with straight-through gradients;
+  ``decoder(vq.quantized)`` gives the ``DecoderOutput``. The loss is
+  ``−log p(x|z_q) + codebook_loss + β·commitment_loss`` (van den Oord et al. 2017).
+
+  Attributes:
+    encoder: e.g. ``VQEncoder`` (its ``embedding_dim`` must equal ``codebook.dim``).
+    decoder: e.g. ``VQDecoder``.
+    codebook: a ``Codebook``. Parameters live under ``'encoder'``, ``'decoder'``,
+      ``'codebook'``.
+
+  References:
+    van den Oord, Vinyals, Kavukcuoglu. Neural Discrete Representation Learning.
+    NeurIPS 2017. arXiv:1711.00937.
+  """
+
+  encoder: nn.Module
+  decoder: nn.Module
+  codebook: nn.Module
+
+  def encode(self, x: ArrayLike) -> Array:
+    """Continuous encodings ``z_e`` (B, h, w, D) of images (B, H, W, C)."""
+    return self.encoder(x)
+
+  def decode(self, z_q: ArrayLike) -> "DecoderOutput":
+    """The ``DecoderOutput`` of quantized encodings (B, h, w, D)."""
+    return self.decoder(z_q)
+
+  def codes(self) -> Array:
+    """The codebook, (num_codes, D)."""
+    return self.codebook()
+
+  def __call__(self, x: ArrayLike) -> tuple["DecoderOutput", "VQOutput"]:
+    """Reconstruction: ``(decoder_output, vq_output)`` for images (B, H, W, C)."""
+    vq = vector_quantize(self.encode(x), self.codes())
+    return self.decode(vq.quantized), vq

@@ -6,7 +6,9 @@ import os
 from absl import logging
 import flax.jax_utils
 import jax
+import jax.numpy as jnp
 
+from jgen.typing import PRNGKey
 from jgen.typing import PyTree
 
 # The pmap axis every jgen step averages over.
@@ -46,3 +48,22 @@ def initialize_distributed(enable: bool | None = None) -> None:
     logging.info("jax.distributed: process %d of %d, %d local / %d global devices.",
                  jax.process_index(), jax.process_count(), jax.local_device_count(),
                  jax.device_count())
+
+
+def example_keys(key: PRNGKey, batch_size: int, axis_name: str | None = None) -> PRNGKey:
+  """One key per example of this device's batch, folded from its global example index.
+
+  ``keys[i] = fold_in(key, global_index_i)`` with ``global_index = device_index·B + i``
+  under pmap. Any per-example random draw made with these keys (``vmap`` over them)
+  is the same whatever the number of devices the global batch is split over.
+
+  Args:
+    key: the step's key.
+    batch_size: ``B``, this device's batch size.
+    axis_name: the pmap axis, or None on a single device.
+
+  Returns:
+    A ``(B,)`` array of typed keys.
+  """
+  start = 0 if axis_name is None else jax.lax.axis_index(axis_name) * batch_size
+  return jax.vmap(lambda i: jax.random.fold_in(key, i))(start + jnp.arange(batch_size))

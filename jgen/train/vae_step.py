@@ -1,0 +1,237 @@
+"""The latent-variable-model state and train step: AE, DAE, VAE/CVAE, IWAE, VQ-VAE.
+
+One optimizer, one parameter tree (``jgen.models.VAE`` or ``VQVAE``), one pure step
+``vae_train_step(state, batch) -> (state, metrics)`` whose ``objective`` selects:
+
+- ``ae``: ``−log p(x | z = μ(x))``, a deterministic autoencoder;
+- ``dae``: ``−log p(x | z = μ(x̃))`` with ``x̃`` a corrupted ``x`` (Vincent et al. 2010);
+- ``vae``: ``−(E_q[log p(x|z)] − β·KL(q(z|x) ‖ N(0, I)))``, one reparameterised sample
+  (Kingma & Welling 2014); with labels in the batch and conditional modules, the CVAE
+  (Sohn et al. 2015);
+- ``iwae``: ``−log (1/k) Σᵢ p(x, zᵢ)/q(zᵢ|x)``, k samples (Burda et al. 2016);
+- ``vqvae``: ``−log p(x|z_q) + codebook loss + β·commitment loss`` (van den Oord et al.
+  2017), or with an EMA codebook (``state.ema_codebook``) the codebook loss is replaced
+  by the EMA update.
+"""
+
+from collections.abc import Mapping
+import functools
+from typing import Any
+
+from flax.training import train_state
+import jax
+from jax import lax
+import jax.numpy as jnp
+import optax
+
+from jgen import losses
+from jgen.data import corruption
+from jgen.models.decoders import DecoderOutput
+from jgen.train.parallel import example_keys
+from jgen.typing import Array
+from jgen.typing import PRNGKey
+
+OBJECTIVES = ("ae", "dae", "vae", "iwae", "vqvae")
+CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
+
+
+class VAEState(train_state.TrainState):
+  """flax ``TrainState`` plus the run's PRNG key and an optional EMA codebook.
+
+  Attributes:
+    key: raw ``uint32`` key data of the run's base key (``fold_in(key, step)`` per step).
+    ema_codebook: ``jgen.losses.EMACodebookState`` for a VQ-VAE whose codebook is
+      learned by exponential moving averages, else None.
+  """
+
+  key: jax.Array
+  ema_codebook: Any = None
+
+  @property
+  def base_key(self) -> PRNGKey:
+    return jax.random.wrap_key_data(self.key)
+
+
+def create_vae_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
+                     example: Array, ema_codebook: bool = False) -> VAEState:
+  """Initialises a ``VAEState`` for ``model`` on an example batch (B, H, W, C).
+
+  Args:
+    key: PRNG key (split into the parameters' and the run's key).
+    model: a ``jgen.models.VAE`` or ``VQVAE``.
+    tx: the optax transform.
+    example: an input batch to trace shapes with; for a conditional model a tuple
+      ``(images, labels)``.
+    ema_codebook: VQ-VAE only: learn the codebook by EMA (its parameter is then unused).
+
+  Returns:
+    A state at step 0.
+  """
+  init_key, run_key, code_key = jax.random.split(key, 3)
+  args = example if isinstance(example, tuple) else (example,)
+  params = model.init(init_key, *args)["params"]
+  ema = None
+  if ema_codebook:
+    num_codes, dim = params["codebook"]["embedding"].shape
+    ema = losses.init_ema_codebook(code_key, num_codes, dim)
+  return VAEState.create(apply_fn=model.apply, params=params, tx=tx,
+                         key=jax.random.key_data(run_key), ema_codebook=ema)
+
+
+def log_likelihood(out: DecoderOutput, x: Array) -> Array:
+  """``log p(x|z)`` per example (B,), for the decoder's likelihood.
+
+  Bernoulli decoders take ``x`` in [0, 1]; Gaussian ones any real ``x``; discretized
+  logistic ones 8-bit images scaled to [−1, 1].
+  """
+  kind = out.likelihood
+  if kind == "bernoulli":
+    return losses.bernoulli_log_likelihood(out.logits, x)
+  if kind == "gaussian":
+    return losses.gaussian_log_likelihood(x, out.mean, out.log_var)
+  return losses.discretized_logistic_log_likelihood(x, out.mean, out.log_scale)
+
+
+def corrupt(key: PRNGKey, x: Array, kind: str, level: float) -> Array:
+  """One example's corruption for the denoising autoencoder (Vincent et al. 2010)."""
+  if kind == "gaussian":
+    return corruption.gaussian_noise(key, x, level)
+  if kind == "masking":
+    return corruption.masking_noise(key, x, level)
+  if kind == "salt_and_pepper":
+    return corruption.salt_and_pepper(key, x, level)
+  raise ValueError(f"Unknown corruption {kind!r}; valid: {', '.join(CORRUPTIONS)}.")
+
+
+def _per_example(fn, keys, *args):
+  return jax.vmap(fn)(keys, *args)
+
+
+def _gaussian_objective(params, state, x, y, keys, *, objective, beta, num_samples,
+                        corruption_kind, corruption_level):
+  """(loss, metrics) for ae / dae / vae / iwae."""
+  def apply(method, *args):
+    return state.apply_fn({"params": params}, *args, method=method)
+
+  if objective == "dae":
+    noisy = _per_example(
+        lambda k, xi: corrupt(k, xi, corruption_kind, corruption_level), keys, x)
+    mean, log_var = apply("encode", noisy, y)
+  else:
+    mean, log_var = apply("encode", x, y)
+
+  if objective in ("ae", "dae"):
+    ll = log_likelihood(apply("decode", mean, y), x)
+    return -ll.mean(), {"reconstruction": ll.mean()}
+
+  kl = losses.gaussian_kl(mean, log_var)
+  if objective == "vae":
+    z = _per_example(losses.reparameterize, keys, mean, log_var)
+    objective_value, parts = losses.elbo(log_likelihood(apply("decode", z, y), x), kl,
+                                         beta=beta)
+    return -objective_value, parts
+
+  # IWAE: k samples per example, decoded as one (k·B) batch.
+  z = _per_example(functools.partial(losses.reparameterize, num_samples=num_samples),
+                   keys, mean, log_var)  # (B, k, d)
+  z = jnp.swapaxes(z, 0, 1)  # (k, B, d)
+  k, b, d = z.shape
+  y_rep = None if y is None else jnp.tile(y, k)
+  out = apply("decode", z.reshape(k * b, d), y_rep)
+  x_rep = jnp.broadcast_to(x, (k, *x.shape)).reshape(k * b, *x.shape[1:])
+  ll = log_likelihood(out, x_rep).reshape(k, b)
+  log_prior = losses.gaussian_log_likelihood(z, jnp.zeros_like(z), jnp.zeros_like(z),
+                                             event_ndims=1)
+  log_q = losses.gaussian_log_likelihood(z, mean, log_var, event_ndims=1)
+  log_w = ll + log_prior - log_q
+  bound = losses.iwae_bound(log_w).mean()
+  return -bound, {"iwae_bound": bound, "reconstruction": ll.mean(), "kl": kl.mean(),
+                  "elbo": log_w.mean()}
+
+
+def _vq_objective(params, state, x, *, commitment_cost, axis_name):
+  def apply(method, *args):
+    return state.apply_fn({"params": params}, *args, method=method)
+
+  z_e = apply("encode", x)
+  codebook = (state.ema_codebook.codebook if state.ema_codebook is not None
+              else apply("codes"))
+  vq = losses.vector_quantize(z_e, codebook, axis_name=axis_name)
+  ll = log_likelihood(apply("decode", vq.quantized), x)
+  loss = -ll.mean() + commitment_cost * vq.commitment_loss
+  if state.ema_codebook is None:
+    loss = loss + vq.codebook_loss
+  metrics = {"reconstruction": ll.mean(), "codebook_loss": vq.codebook_loss,
+             "commitment_loss": vq.commitment_loss, "perplexity": vq.perplexity}
+  return loss, (metrics, z_e, vq.indices)
+
+
+def vae_train_step(
+    state: VAEState,
+    batch: Mapping[str, Array],
+    *,
+    objective: str = "vae",
+    beta: float = 1.0,
+    num_samples: int = 5,
+    corruption_kind: str = "gaussian",
+    corruption_level: float = 0.3,
+    commitment_cost: float = 0.25,
+    ema_decay: float = 0.99,
+    axis_name: str | None = None,
+) -> tuple[VAEState, dict[str, Array]]:
+  """One optimizer update of a latent-variable model (see the module docstring).
+
+  Random draws (reparameterisation noise, corruption) use one key per example,
+  ``fold_in(fold_in(key, step), global example index)``, so a pmapped step equals the
+  single-device step on the same global batch.
+
+  Args:
+    state: the current ``VAEState``.
+    batch: ``{'x': (B, H, W, C) float images, preprocessed for the decoder's
+      likelihood}``, plus ``'label': (B,)`` ints for a conditional model.
+    objective: one of ``OBJECTIVES``.
+    beta: KL weight of the ``vae`` objective.
+    num_samples: k of the ``iwae`` objective.
+    corruption_kind, corruption_level: the ``dae`` corruption (``CORRUPTIONS``) and
+      its strength (noise std or corrupted fraction).
+    commitment_cost: β of the VQ-VAE commitment loss (0.25 in the paper).
+    ema_decay: decay of an EMA codebook.
+    axis_name: the pmap axis to average over, or None.
+
+  Returns:
+    The new state and a flat dict of scalar metrics: ``loss``, the objective's parts
+    (``reconstruction``, ``kl``, ``elbo``, ``iwae_bound``, ``perplexity``, ...),
+    ``grad_norm``, ``param_norm``.
+
+  Raises:
+    ValueError: for an unknown objective or corruption.
+  """
+  if objective not in OBJECTIVES:
+    raise ValueError(f"Unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}.")
+  x, y = batch["x"], batch.get("label")
+  keys = example_keys(jax.random.fold_in(state.base_key, state.step), x.shape[0], axis_name)
+
+  if objective == "vqvae":
+    loss_fn = functools.partial(_vq_objective, state=state, x=x,
+                                commitment_cost=commitment_cost, axis_name=axis_name)
+  else:
+    def loss_fn(params):
+      loss, metrics = _gaussian_objective(
+          params, state, x, y, keys, objective=objective, beta=beta,
+          num_samples=num_samples, corruption_kind=corruption_kind,
+          corruption_level=corruption_level)
+      return loss, (metrics, None, None)
+
+  (loss, (metrics, z_e, indices)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      state.params)
+  if axis_name is not None:
+    grads = lax.pmean(grads, axis_name)
+  new_state = state.apply_gradients(grads=grads)
+  if state.ema_codebook is not None:
+    new_state = new_state.replace(ema_codebook=losses.ema_codebook_update(
+        state.ema_codebook, z_e, indices, decay=ema_decay, axis_name=axis_name))
+  metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads),
+             "param_norm": optax.tree.norm(new_state.params)}
+  if axis_name is not None:
+    metrics = lax.pmean(metrics, axis_name)
+  return new_state, metrics
