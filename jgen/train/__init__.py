@@ -1,6 +1,7 @@
 """Train states, steps, parallelism, checkpoints and the shared loop."""
 
 from jgen.train.checkpoint import Checkpointer
+from jgen.train.checkpoint import restore_newest_state
 from jgen.train.gan_state import GANState
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import GAN_LOSSES

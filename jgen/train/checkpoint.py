@@ -88,3 +88,19 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+def restore_newest_state(directory: str | os.PathLike, target: PyTree) -> PyTree:
+  """The state of the newest good checkpoint in ``directory`` (e.g. to sample from).
+
+  Raises:
+    FileNotFoundError: when ``directory`` holds no checkpoint that restores.
+  """
+  ckpt = Checkpointer(directory)
+  try:
+    restored = ckpt.restore_latest(target)
+  finally:
+    ckpt.close()
+  if restored is None:
+    raise FileNotFoundError(f"No checkpoint in {directory} to restore from.")
+  return restored[0]

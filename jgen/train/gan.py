@@ -25,7 +25,7 @@ from jgen.models.latents import interpolation_grid
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
 from jgen.train import parallel
-from jgen.train.checkpoint import Checkpointer
+from jgen.train.checkpoint import restore_newest_state
 from jgen.train.gan_state import GANState
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import gan_loss_pair
@@ -269,12 +269,9 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
   """
   validate_config(config)
   data_shape = (2,) if config.data.name in data.TOY_DATASETS else _image_shape(config)
-  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-  restored = ckpt.restore_latest(make_state(config, data_shape))
-  ckpt.close()
-  if restored is None:
-    raise FileNotFoundError(f"No checkpoint in {workdir}/checkpoints to sample from.")
-  return write_samples(config, workdir, restored[0])
+  state = restore_newest_state(os.path.join(workdir, "checkpoints"),
+                               make_state(config, data_shape))
+  return write_samples(config, workdir, state)
 
 
 def _image_shape(config) -> tuple[int, int, int]:

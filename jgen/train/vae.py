@@ -32,7 +32,7 @@ from jgen.models import VQEncoder
 from jgen.models import interpolation_grid
 from jgen.models.decoders import DecoderOutput
 from jgen.train import parallel
-from jgen.train.checkpoint import Checkpointer
+from jgen.train.checkpoint import restore_newest_state
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
 from jgen.train.summaries import MetricWriter
@@ -358,12 +358,8 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
     FileNotFoundError: when ``workdir`` holds no checkpoint.
   """
   validate_config(config)
-  ckpt = Checkpointer(os.path.join(workdir, "checkpoints"))
-  restored = ckpt.restore_latest(make_state(config))
-  ckpt.close()
-  if restored is None:
-    raise FileNotFoundError(f"No checkpoint in {workdir}/checkpoints to sample from.")
-  return write_samples(config, workdir, restored[0])
+  state = restore_newest_state(os.path.join(workdir, "checkpoints"), make_state(config))
+  return write_samples(config, workdir, state)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, Any]:
