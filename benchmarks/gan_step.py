@@ -17,6 +17,7 @@ from absl import flags
 import jax
 import numpy as np
 
+from benchmarks import common
 from jgen import data
 from jgen.train import gan
 from jgen.train import parallel
@@ -43,23 +44,11 @@ def _bench_step(use_subpixel: bool, images: np.ndarray) -> dict:
   rng = np.random.default_rng(0)
   batches = [{"image": images[rng.integers(0, len(images), _BATCH)][None, None]}
              for _ in range(4)]
-  t = time.perf_counter()
-  state, metrics = step(state, batches[0])
-  jax.block_until_ready(metrics)
-  compile_s = time.perf_counter() - t
-  for i in range(3):  # Warm-up.
-    state, metrics = step(state, batches[i % 4])
-  jax.block_until_ready(metrics)
-  t = time.perf_counter()
-  for i in range(_STEPS.value):
-    state, metrics = step(state, batches[i % 4])
-  jax.block_until_ready(metrics)
-  seconds = time.perf_counter() - t
+  timing = common.time_step(step, state, batches, _STEPS.value)
   return {"benchmark": "dcgan_mnist_train_step",
           "transposed_conv": "subpixel" if use_subpixel else "nn.ConvTranspose",
-          "batch": _BATCH, "steps": _STEPS.value, "compile_s": round(compile_s, 2),
-          "ms_per_step": round(1000 * seconds / _STEPS.value, 2),
-          "examples_per_s": round(_BATCH * _STEPS.value / seconds, 1),
+          "batch": _BATCH, "steps": _STEPS.value, **timing,
+          "examples_per_s": round(1000 * _BATCH / timing["ms_per_step"], 1),
           "backend": jax.default_backend(), "devices": jax.local_device_count()}
 
 

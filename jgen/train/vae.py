@@ -232,13 +232,17 @@ class _Figures:
     self._save(step, "prior_samples",
                image_grid(decode(jax.random.normal(key, (64, d)), prior_y), ncol=8))
     mean, _ = apply(params, x, y, method="encode")
-    # Latent traversal: one row per latent dim, that dim swept over [−3, 3].
-    dims = min(d, 10)
+    # The most active latent dims (largest variance of the posterior means): with many
+    # latents most are inactive (collapsed to the prior) and would show no change.
+    activity = np.asarray(jnp.var(mean, axis=0))
+    active = np.argsort(-activity)[:min(d, 10)]
+    # Latent traversal: one row per active dim, that dim swept over [−3, 3].
     values = jnp.linspace(-3.0, 3.0, 11)
-    z = jnp.tile(mean[0], (dims, 11, 1))
-    z = z.at[jnp.arange(dims)[:, None], jnp.arange(11)[None, :],
-             jnp.arange(dims)[:, None]].set(jnp.broadcast_to(values, (dims, 11)))
-    y0 = None if y is None else jnp.full((dims * 11,), y[0])
+    rows = len(active)
+    z = jnp.tile(mean[0], (rows, 11, 1))
+    z = z.at[jnp.arange(rows)[:, None], jnp.arange(11)[None, :],
+             jnp.asarray(active)[:, None]].set(jnp.broadcast_to(values, (rows, 11)))
+    y0 = None if y is None else jnp.full((rows * 11,), y[0])
     self._save(step, "latent_traversal", image_grid(decode(z.reshape(-1, d), y0), ncol=11))
     # Interpolation between two test images, linear and spherical.
     for method in ("linear", "slerp"):
@@ -246,8 +250,7 @@ class _Figures:
       labels = None if y is None else jnp.repeat(y[:4], 10)
       self._save(step, f"interpolation_{method}", image_grid(decode(grid, labels), ncol=10))
     # Image editing: shift the most active latent dim by ±2 (rows: original, −, +).
-    activity = np.asarray(jnp.var(mean, axis=0))
-    j = int(np.argmax(activity))
+    j = int(active[0])
     edits = [mean.at[:, j].add(delta) for delta in (-2.0, 2.0)]
     self._save(step, "editing", image_grid(np.concatenate(
         [_to_uint8(cfg, x), *(decode(e, y) for e in edits)]), ncol=16))
