@@ -163,12 +163,21 @@ def gan_train_step(
   batch_size = batch.shape[1]
   step_key = jax.random.fold_in(state.base_key, state.step)
 
-  def d_update(carry, inputs):
+  # One generator pass serves the last discriminator update and the generator update
+  # (as PyTorch's DCGAN example and TF-GAN do); its vjp gives G's gradient later.
+  z = _global_normal(
+      jax.random.fold_in(step_key, n_critic), (batch_size, latent_dim), axis_name)
+  g_fake, g_vjp, batch_stats = jax.vjp(
+      lambda p: _generate(state, p, z), state.g_params, has_aux=True)
+
+  def d_update(carry, real, i):
     d_params, d_opt_state = carry
-    real, i = inputs
     key = jax.random.fold_in(step_key, i)
-    z = _global_normal(jax.random.fold_in(key, 0), (batch_size, latent_dim), axis_name)
-    fake, _ = _generate(state, state.g_params, z)  # BN stats of this pass are discarded.
+    if i == n_critic - 1:
+      fake = g_fake
+    else:  # Earlier critic updates draw their own samples; their BN stats are dropped.
+      z_i = _global_normal(jax.random.fold_in(key, 0), (batch_size, latent_dim), axis_name)
+      fake, _ = _generate(state, state.g_params, z_i)
     fake = lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
@@ -198,17 +207,13 @@ def gan_train_step(
   # slow path (a DCGAN step took 25× longer), and n_critic is small.
   carry = (state.d_params, state.d_opt_state)
   for i in range(n_critic):
-    carry, d_metrics = d_update(carry, (batch[i], i))  # Metrics: the last update's.
+    carry, d_metrics = d_update(carry, batch[i], i)  # Metrics: the last update's.
   d_params, d_opt_state = carry
 
-  z = _global_normal(
-      jax.random.fold_in(step_key, n_critic), (batch_size, latent_dim), axis_name)
-
-  def g_loss_fn(g_params):
-    fake, batch_stats = _generate(state, g_params, z)
-    return pair.generator(state.d_apply({"params": d_params}, fake)), batch_stats
-
-  (g_loss, batch_stats), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g_params)
+  # The generator update: through the updated D, back through the kept G pass.
+  g_loss, d_g_fake = jax.value_and_grad(
+      lambda fake: pair.generator(state.d_apply({"params": d_params}, fake)))(g_fake)
+  (g_grads,) = g_vjp(d_g_fake)
   g_grads = _pmean(g_grads, axis_name)
   updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
