@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jgen.models import layers
 from jgen.models.layers import SubPixelConvTranspose
 
 
@@ -43,3 +44,11 @@ def test_same_as_explicit_pytorch_padding():
 def test_rejects_bad_rank():
   with pytest.raises(ValueError, match=r"\(N, H, W, C\)"):
     SubPixelConvTranspose(4).init(jax.random.key(0), jnp.zeros((7, 7, 3)))
+
+
+def test_phase_form_equals_conv_transpose():
+  """The four-phase form used for the kernel gradient is the same function."""
+  x = jax.random.normal(jax.random.key(0), (2, 5, 6, 3))
+  kernel = jax.random.normal(jax.random.key(1), (4, 4, 3, 4))
+  np.testing.assert_allclose(layers._phase_conv_transpose(x, kernel),
+                             layers._conv_transpose(x, kernel), rtol=1e-5, atol=1e-5)
