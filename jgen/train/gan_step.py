@@ -142,7 +142,8 @@ def gan_train_step(
     n_critic: discriminator updates per generator update.
     gp_weight: λ of the WGAN-GP gradient penalty (``wgan_gp`` only).
     clip_value: weight-clipping bound (``wasserstein`` only).
-    ema_decay: decay of the generator EMA, if the state keeps one.
+    ema_decay: decay of the generator EMA, if the state keeps one; the decay used at
+      step t is ``min(ema_decay, (1 + t)/(10 + t))``.
     axis_name: the pmap axis to average gradients, metrics and statistics over, or
       None on a single device.
 
@@ -219,7 +220,10 @@ def gan_train_step(
   g_params = optax.apply_updates(state.g_params, updates)
   ema = state.g_ema_params
   if ema is not None:
-    ema = optax.incremental_update(g_params, ema, 1.0 - ema_decay)
+    # Warm-up as TF's ExponentialMovingAverage(num_updates): early on the average
+    # would otherwise be dominated by the random initialisation for ~1/(1−decay) steps.
+    decay = jnp.minimum(ema_decay, (1.0 + state.step) / (10.0 + state.step))
+    ema = optax.incremental_update(g_params, ema, 1.0 - decay)
 
   metrics = {
       **d_metrics,

@@ -123,9 +123,14 @@ def test_weight_clipping_and_ema():
   state = _mlp_state(d_tx=optax.sgd(10.0), use_ema=True)
   new, _ = _step(loss="wasserstein", clip_value=0.05, ema_decay=0.9)(state, _batch())
   assert max(float(jnp.abs(p).max()) for p in jax.tree.leaves(new.d_params)) <= np.float32(0.05)
-  # EMA: 0.9·old + 0.1·new.
-  want = jax.tree.map(lambda o, n: 0.9 * o + 0.1 * n, state.g_params, new.g_params)
+  # EMA at step 0 with warm-up: decay = min(0.9, 1/10) = 0.1.
+  want = jax.tree.map(lambda o, n: 0.1 * o + 0.9 * n, state.g_params, new.g_params)
   chex.assert_trees_all_close(new.g_ema_params, want, rtol=1e-6)
+  # At step 1000 the configured decay applies: 0.9·old + 0.1·new.
+  late = state.replace(step=jnp.int32(1000))
+  new, _ = _step(loss="wasserstein", clip_value=0.05, ema_decay=0.9)(late, _batch())
+  want = jax.tree.map(lambda o, n: 0.9 * o + 0.1 * n, late.g_params, new.g_params)
+  chex.assert_trees_all_close(new.g_ema_params, want, rtol=1e-5)
 
 
 def test_no_retrace_on_second_call():
