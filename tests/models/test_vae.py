@@ -15,6 +15,7 @@ import pytest
 from jgen.models import decoders
 from jgen.models import encoders
 from jgen.models.decoders import ConvDecoder
+from jgen.models.decoders import DecoderOutput
 from jgen.models.decoders import MLPDecoder
 from jgen.models.decoders import VQDecoder
 from jgen.models.encoders import ConvEncoder
@@ -93,6 +94,38 @@ def test_documented_parameter_counts(module, args, expected):
     assert f"{expected:,}" in table
 
 
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("cls", [MLPEncoder, ConvEncoder])
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_gaussian_encoder_shapes(cls, shape, num_classes):
+  kwargs = {"image_size": shape[0]} if cls is ConvEncoder else {}
+  encoder = cls(LATENT, num_classes=num_classes, **kwargs)
+  args = (_spec(B, *shape),) + ((_spec(B, dtype=jnp.int32),) if num_classes else ())
+  mean, log_var = jax.eval_shape(encoder.apply, _init_shapes(encoder, *args), *args)
+  assert mean.shape == log_var.shape == (B, LATENT)
+  assert mean.dtype == log_var.dtype == jnp.float32
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("cls", [MLPDecoder, ConvDecoder])
+@pytest.mark.parametrize("likelihood,variance,fields", [
+    ("bernoulli", "learned", ("logits",)),
+    ("gaussian", "learned", ("mean", "log_var")),
+    ("gaussian", "fixed", ("mean", "log_var")),
+    ("logistic", "learned", ("mean", "log_scale")),
+])
+def test_decoder_head_shapes(cls, shape, likelihood, variance, fields):
+  decoder = cls(shape, likelihood=likelihood, variance=variance)
+  z = _spec(B, LATENT)
+  out = jax.eval_shape(decoder.apply, _init_shapes(decoder, z), z)
+  assert isinstance(out, DecoderOutput) and out.likelihood == likelihood
+  for name, value in out._asdict().items():
+    if name in fields:
+      assert value.shape == (B,) + shape and value.dtype == jnp.float32, name
+    else:
+      assert value is None, name
+
+
 @pytest.mark.parametrize("shape,grid", [((28, 28, 1), 7), ((32, 32, 3), 8)])
 def test_vq_encoder_and_decoder_shapes(shape, grid):
   encoder = VQEncoder(embedding_dim=16, features=32, residual_features=8)
@@ -106,6 +139,30 @@ def test_vq_encoder_and_decoder_shapes(shape, grid):
     encoder.init(jax.random.key(0), jnp.zeros((1, 30, 30, 1)))
   with pytest.raises(ValueError, match=f"expects embeddings \\(B, {grid}, {grid}, D\\)"):
     decoder.init(jax.random.key(0), jnp.zeros((1, grid + 1, grid, 16)))
+
+
+def test_heads_split_into_distinct_parameters():
+  z = _latents()
+  for likelihood, second in [("gaussian", "log_var"), ("logistic", "log_scale")]:
+    decoder = MLPDecoder((28, 28, 1), hidden=(16,), likelihood=likelihood)
+    out = jax.jit(decoder.apply)(_params(decoder, z), z)
+    assert np.abs(out.mean - getattr(out, second)).min() > 0  # Two outputs per pixel.
+
+
+def test_fixed_variance_is_a_constant_without_parameters():
+  fixed = MLPDecoder((28, 28, 1), hidden=(16,), likelihood="gaussian", variance="fixed",
+                     fixed_log_var=float(np.log(0.1)))
+  z = _latents()
+  params = _params(fixed, z)
+  # The structure of a one-output (Bernoulli) decoder: no variance head.
+  assert jax.tree.structure(params) == jax.tree.structure(
+      _init_shapes(MLPDecoder((28, 28, 1), hidden=(16,)), z))
+  apply = jax.jit(fixed.apply)
+  for seed in (0, 1):
+    np.testing.assert_array_equal(apply(params, _latents(seed)).log_var,
+                                  np.full((B, 28, 28, 1), np.log(0.1), np.float32))
+  grad = jax.jit(jax.grad(lambda z: apply(params, z).log_var.sum()))(z)
+  np.testing.assert_array_equal(grad, 0.0)
 
 
 @pytest.mark.parametrize("module,x", [
@@ -178,6 +235,15 @@ def test_vae_methods_are_its_parts():
   np.testing.assert_array_equal(logits, ref_logits)
 
 
+def test_encoders_accept_uint8_images():
+  encoder = MLPEncoder(LATENT, hidden=(16,))
+  x = (255 * _images((28, 28, 1))).astype(np.uint8)
+  params = _params(encoder, x)
+  apply = jax.jit(encoder.apply)
+  np.testing.assert_allclose(apply(params, x)[0], apply(params, x.astype(np.float32))[0],
+                             atol=1e-5)
+
+
 def test_codebook_shape_init_range_and_lookup():
   num_codes, dim = 512, 64
   codebook = Codebook(num_codes, dim)
@@ -205,6 +271,17 @@ def test_activation_option():
   silu = str(jax.make_jaxpr(encoder.clone(activation=jax.nn.silu).apply)(params, x))
   assert "max" in relu and "logistic" not in relu
   assert "logistic" in silu  # silu(x) = x·sigmoid(x).
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"likelihood": "poisson"}, "likelihood must be one of"),
+    ({"variance": "diagonal"}, "variance must be one of"),
+    ({"likelihood": "bernoulli", "variance": "fixed"}, "applies to likelihood='gaussian'"),
+])
+@pytest.mark.parametrize("cls", [MLPDecoder, ConvDecoder])
+def test_bad_likelihood_options(cls, kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    cls((28, 28, 1), **kwargs).init(jax.random.key(0), _latents())
 
 
 def test_bad_shapes():
