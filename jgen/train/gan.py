@@ -5,7 +5,6 @@
 """
 
 from collections.abc import Mapping
-import json
 import os
 import time
 from typing import Any
@@ -32,10 +31,11 @@ from jgen.train.gan_step import gan_loss_pair
 from jgen.train.gan_step import gan_train_step
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
-from jgen.train.summaries import MetricWriter
 from jgen.train.summaries import image_grid
+from jgen.train.summaries import open_run
 from jgen.train.summaries import save_png
 from jgen.train.summaries import scatter_plot
+from jgen.train.summaries import write_summary
 from jgen.typing import Array
 from jgen.typing import PRNGKey
 
@@ -236,9 +236,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     The summary dict written to ``summary.json``.
   """
   validate_config(config)
-  os.makedirs(workdir, exist_ok=True)
-  writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
-  writer.write_config(config.to_dict())
+  writer = open_run(workdir, config.to_dict())
   batches, data_shape = _batches(config)
   reference = None
   if config.data.name in data.TOY_DATASETS:
@@ -254,9 +252,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       hooks=[PeriodicHook(config.eval.every, evaluator.periodic)], writer=writer)
   summary = evaluator.final(int(state.step), state)
   summary["train_seconds_this_run"] = time.perf_counter() - t0
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
+  write_summary(workdir, summary)
   writer.close()
   return summary
 

@@ -17,6 +17,7 @@ import os
 import pathlib
 from typing import Any
 
+import jax
 import numpy as np
 from PIL import Image
 from PIL import ImageDraw
@@ -400,3 +401,18 @@ def save_png(path: str | os.PathLike, image: ArrayLike) -> None:
   path.parent.mkdir(parents=True, exist_ok=True)
   pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
   pil.save(path, format="PNG")
+
+
+def open_run(workdir: str | os.PathLike, config: Mapping[str, Any]) -> MetricWriter:
+  """Creates ``workdir`` and a writer (enabled on process 0 only) holding ``config``."""
+  os.makedirs(workdir, exist_ok=True)
+  writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
+  writer.write_config(config)
+  return writer
+
+
+def write_summary(workdir: str | os.PathLike, summary: Mapping[str, Any]) -> None:
+  """Writes ``workdir/summary.json`` (process 0 only)."""
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, "summary.json"), "w") as f:
+      json.dump(dict(summary), f, indent=2, default=_json_default)

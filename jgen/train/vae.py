@@ -5,7 +5,6 @@ trains on the shared loop (``jgen.train.loop``), then writes the classic figures
 ELBO / IWAE log-likelihood, ``samples.npz`` and ``summary.json``.
 """
 
-import json
 import os
 import time
 from typing import Any
@@ -35,9 +34,10 @@ from jgen.train import parallel
 from jgen.train.checkpoint import restore_newest_state
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
-from jgen.train.summaries import MetricWriter
 from jgen.train.summaries import image_grid
+from jgen.train.summaries import open_run
 from jgen.train.summaries import save_png
+from jgen.train.summaries import write_summary
 from jgen.train.vae_step import CORRUPTIONS
 from jgen.train.vae_step import OBJECTIVES
 from jgen.train.vae_step import VAEState
@@ -372,9 +372,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     The summary dict written to ``summary.json``.
   """
   validate_config(config)
-  os.makedirs(workdir, exist_ok=True)
-  writer = MetricWriter(workdir, enabled=jax.process_index() == 0)
-  writer.write_config(config.to_dict())
+  writer = open_run(workdir, config.to_dict())
   train = data.load_split(config.data.name, "train", data_dir=config.data.data_dir or None,
                           npz_dir=config.data.npz_dir or None)
   arrays = {"image": train["image"]}
@@ -403,9 +401,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   summary = {"step": int(state.step), "num_samples": config.eval.num_samples, **results,
              "train_seconds_this_run": train_seconds,
              "eval_seconds": time.perf_counter() - t1}
-  if jax.process_index() == 0:
-    with open(os.path.join(workdir, "summary.json"), "w") as f:
-      json.dump(summary, f, indent=2)
+  write_summary(workdir, summary)
   writer.close()
   return summary
 
