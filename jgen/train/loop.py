@@ -137,15 +137,23 @@ def train_loop(
   try:
     for step in range(start + 1, num_steps + 1):
       rstate, metrics = p_step(rstate, next(device_batches))
-      # Checking the previous step's metrics keeps the device one step ahead.
+      # The previous step's metrics are fetched only now, after this step has been
+      # dispatched, so the device stays one step ahead of the host.
       if pending is not None:
-        _check_finite(*pending, workdir, last_saved)
-      pending = (step, parallel.unreplicate(metrics))
+        _check_finite(pending[0], parallel.unreplicate(pending[1]), workdir, last_saved)
+      pending = (step, metrics)
       last = step == num_steps
-      if step % log_every == 0 or last:
-        _check_finite(*pending, workdir, last_saved)
+      need_log = last or step % log_every == 0
+      need_state = last or step % checkpoint_every == 0 or any(
+          step % h.every == 0 for h in hooks)
+      if need_log or need_state:
+        # Logging, saving or a hook: this step must be known to be finite now.
+        host_metrics = parallel.unreplicate(metrics)
+        _check_finite(step, host_metrics, workdir, last_saved)
+        pending = None
+      if need_log:
         rate = (step - t0_step) / (time.perf_counter() - t0)
-        scalars = {k: float(v) for k, v in pending[1].items()}
+        scalars = {k: float(v) for k, v in host_metrics.items()}
         logging.info("step %d/%d  %.1f steps/s  %s", step, num_steps, rate,
                      "  ".join(f"{k}={v:.4g}" for k, v in sorted(scalars.items())
                                if k.endswith("loss")))
@@ -153,10 +161,7 @@ def train_loop(
           writer.write_scalars(step, {"train_" + k: v for k, v in scalars.items()}
                                | {"train_steps_per_sec": rate})
         t0, t0_step = time.perf_counter(), step
-      need_host_state = last or step % checkpoint_every == 0 or any(
-          step % h.every == 0 for h in hooks)
-      if need_host_state:
-        _check_finite(*pending, workdir, last_saved)
+      if need_state:
         host_state = parallel.unreplicate(rstate)
         if last or step % checkpoint_every == 0:
           ckpt.save(step, host_state,
