@@ -5,6 +5,7 @@
 """
 
 from collections.abc import Mapping
+import functools
 import os
 import time
 from typing import Any
@@ -147,10 +148,17 @@ def make_step(config):
   return step
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _eval_apply(g_apply, variables, z: Array) -> Array:
+  # Module-level and keyed on the (static) apply function: compiled once per run,
+  # not once per evaluation.
+  return g_apply(variables, z, train=False)
+
+
 def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
              chunk: int = 1000) -> np.ndarray:
   """``num`` samples from the (EMA) generator in eval mode, in chunks; host float32."""
-  apply = jax.jit(lambda variables, z: state.g_apply(variables, z, train=False))
+  apply = functools.partial(_eval_apply, state.g_apply)
   variables = state.generator_variables(ema=True)
   out = []
   for i, start in enumerate(range(0, num, chunk)):
@@ -205,7 +213,7 @@ class _Evaluator:
     if not self.is_toy:
       key = jax.random.fold_in(state.base_key, _INTERP_TAG)
       z = jax.random.normal(key, (2, 8, self.latent_dim))
-      apply = jax.jit(lambda v, z: state.g_apply(v, z, train=False))
+      apply = functools.partial(_eval_apply, state.g_apply)
       for method in ("linear", "slerp"):
         grid = interpolation_grid(z[0], z[1], 10, method=method)  # (8, 10, d)
         images = apply(state.generator_variables(ema=True), grid.reshape(-1, self.latent_dim))
