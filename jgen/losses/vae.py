@@ -42,7 +42,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from jgen.typing import Array
 from jgen.typing import ArrayLike
@@ -226,9 +225,11 @@ def bernoulli_log_likelihood(
 ) -> Array:
   """Log-likelihood of ``x`` under independent Bernoullis with the given logits.
 
-  ``log p(x) = Σ [x·log σ(l) + (1 − x)·log σ(−l)]`` over the event dims, i.e. minus
-  ``optax.sigmoid_binary_cross_entropy``, whose ``log_sigmoid`` forms stay finite with
-  finite gradients at any logit. For continuous ``x ∈ [0, 1]`` (grey-scale pixels) this
+  ``log p(x) = Σ [x·log σ(l) + (1 − x)·log σ(−l)] = Σ [x·l − softplus(l)]`` over the
+  event dims (minus ``optax.sigmoid_binary_cross_entropy``). The second form needs one
+  ``softplus`` per pixel instead of two ``log_sigmoid``s — half the transcendentals,
+  which dominate a k = 5,000 IWAE evaluation after the matmuls — and stays finite with
+  the finite gradient ``x − σ(l)`` at any logit. For continuous ``x ∈ [0, 1]`` (grey-scale pixels) this
   is the usual cross-entropy objective, not a normalised density (the normaliser is the
   continuous Bernoulli's, Loaiza-Ganem & Cunningham 2019, arXiv:1907.06845).
 
@@ -254,7 +255,7 @@ def bernoulli_log_likelihood(
   logits_b, x_b = _broadcast("bernoulli_log_likelihood", logits=logits, x=x)
   event_ndims = _resolve_event_ndims(
       "bernoulli_log_likelihood", x.ndim, x_b.ndim, event_ndims)
-  return _sum_event(-optax.sigmoid_binary_cross_entropy(logits_b, x_b), event_ndims)
+  return _sum_event(x_b * logits_b - jax.nn.softplus(logits_b), event_ndims)
 
 
 def gaussian_log_likelihood(
