@@ -2,7 +2,8 @@ r"""VAE on statically binarized MNIST (Larochelle & Murray split), MLP 784-512-5
 
   python -m experiments.vae --workdir=/tmp/vae_bmnist --config.data.npz_dir=../shared/data
 
-Bernoulli decoder, one reparameterised sample, Adam(1e-3), batch 100. Evaluates the
+Bernoulli decoder, one reparameterised sample, Adam(1e-3) with cosine decay to 0 over
+training.num_steps, batch 100. Evaluates the
 test ELBO and the IWAE estimate of log p(x) with k = 5,000 importance samples.
 Variants (text after ':' in --config):
   iwae    — the IWAE objective with k = 5 (Burda et al. 2016);
@@ -50,6 +51,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
 
   config.optim = ml_collections.ConfigDict()
   config.optim.lr = 1e-3
+  config.optim.schedule = "cosine"  # Or 'constant'.
 
   config.training = ml_collections.ConfigDict()
   config.training.num_steps = 50_000
