@@ -17,6 +17,7 @@ import numpy as np
 import optax
 
 from jgen import data
+from jgen import losses
 from jgen.metrics import bits_per_dim
 from jgen.metrics import importance_weighted_log_likelihood
 from jgen.models import VAE
@@ -173,17 +174,45 @@ def make_step(config):
 
 def decoder_mean_uint8(config, out: DecoderOutput) -> np.ndarray:
   """The decoder's mean image as uint8 NHWC (sigmoid of logits, or the mean)."""
-  if out.likelihood == "bernoulli":
-    return np.asarray(jnp.round(jax.nn.sigmoid(out.logits) * 255.0)).astype(np.uint8)
-  if config.data.preprocess == "symmetric":
-    return np.asarray(data.inverse_scale_to_uint8(out.mean))
-  return np.asarray(jnp.clip(jnp.round(out.mean * 255.0), 0, 255)).astype(np.uint8)
+  return _to_uint8(config, _decoder_mean(out))
 
 
 def _to_uint8(config, x) -> np.ndarray:
   if config.data.preprocess == "symmetric":
     return np.asarray(data.inverse_scale_to_uint8(x))
   return np.asarray(jnp.clip(jnp.round(x * 255.0), 0, 255)).astype(np.uint8)
+
+
+def _to_unit(config, x: jax.Array) -> jax.Array:
+  """Model-scale data (or a decoder mean) → pixel intensities in [0, 1]."""
+  return (x + 1.0) / 2.0 if config.data.preprocess == "symmetric" else x
+
+
+def _decoder_mean(out: DecoderOutput) -> jax.Array:
+  return jax.nn.sigmoid(out.logits) if out.likelihood == "bernoulli" else out.mean
+
+
+def _vq_codebook(state: VAEState) -> jax.Array:
+  """The codebook a VQ-VAE quantizes with: the EMA one when it has one."""
+  if state.ema_codebook is not None:
+    return jnp.asarray(state.ema_codebook.codebook)
+  return state.apply_fn({"params": state.params}, method="codes")
+
+
+def reconstruct(config, state: VAEState, x, y=None) -> tuple[DecoderOutput, jax.Array | None]:
+  """Decoder output of ``x`` through its deterministic code, and the code indices.
+
+  Gaussian-latent models (VAE, AE, DAE) decode the posterior mean; a VQ-VAE decodes
+  the nearest codes of its (EMA or learned) codebook and also returns their indices
+  (None otherwise).
+  """
+  params = {"params": state.params}
+  if config.model.arch == "vq":
+    z_e = state.apply_fn(params, x, method="encode")
+    vq = losses.vector_quantize(z_e, _vq_codebook(state))
+    return state.apply_fn(params, vq.quantized, method="decode"), vq.indices
+  mean, _ = state.apply_fn(params, x, y, method="encode")
+  return state.apply_fn(params, mean, y, method="decode"), None
 
 
 class _Figures:
@@ -212,9 +241,9 @@ class _Figures:
 
     # Reconstructions: inputs (top rows) above their reconstructions.
     if self.vq:
-      out, vq = apply(params, x)
+      out, indices = reconstruct(cfg, state, x)
       recon = decoder_mean_uint8(cfg, out)
-      self._codebook_usage(step, np.asarray(vq.indices))
+      self._codebook_usage(step, np.asarray(indices))
     elif cfg.loss.objective == "dae":
       keys = jax.random.split(key, x.shape[0])
       noisy = jax.vmap(lambda k, xi: corrupt(k, xi, cfg.loss.corruption,
@@ -225,8 +254,7 @@ class _Figures:
       self._save(step, "denoising_corrupted_denoised_clean", image_grid(triplets, ncol=16))
       recon = decode(mean, y)
     else:
-      mean, _ = apply(params, x, y, method="encode")
-      recon = decode(mean, y)
+      recon = decoder_mean_uint8(cfg, reconstruct(cfg, state, x, y)[0])
     self._save(step, "reconstructions",
                image_grid(np.concatenate([_to_uint8(cfg, x), recon]), ncol=16))
 
@@ -294,41 +322,64 @@ def _test_data(config) -> dict[str, np.ndarray]:
 
 
 def evaluate(config, state: VAEState, test) -> dict[str, float]:
-  """Test ELBO and IWAE log p(x) (k = eval.iwae_samples) in nats and bits/dim."""
-  if config.model.arch == "vq" or config.loss.objective in ("ae", "dae"):
-    return {}  # No tractable likelihood bound for deterministic encoders.
+  """Test-set metrics of ``state`` on ``test`` (preprocessed, see ``_test_data``).
+
+  Every model: ``test_reconstruction_mse``, the mean squared error per pixel between
+  the images and the decoder mean of their deterministic code (``reconstruct``), both
+  in [0, 1] intensity. VQ-VAEs: ``test_codebook_perplexity``, exp of the entropy of
+  the codes used on the test set. Gaussian-latent likelihood models (vae, iwae): the
+  test ``−ELBO`` and the IWAE estimate of ``−log p(x)`` with k = ``eval.iwae_samples``,
+  in nats and bits/dim.
+  """
+  bs, n = config.eval.batch_size, test["x"].shape[0]
+  conditional = config.model.conditional
+  iwae = config.model.arch != "vq" and config.loss.objective not in ("ae", "dae")
   params = {"params": state.params}
 
   @jax.jit
-  def batch_estimate(x, y, key):
-    def encode(x):
-      return state.apply_fn(params, x, y, method="encode")
+  def batch_metrics(x, y, key):
+    out, indices = reconstruct(config, state, x, y)
+    err = jnp.square(_to_unit(config, _decoder_mean(out)) - _to_unit(config, x))
+    metrics = {"sq_err": err.reshape(x.shape[0], -1).mean(axis=1)}
+    if indices is not None:
+      metrics["indices"] = indices
+    if iwae:
+      def encode(x):
+        return state.apply_fn(params, x, y, method="encode")
 
-    def ll(z, x):
-      return log_likelihood(state.apply_fn(params, z, y, method="decode"), x)
-    return importance_weighted_log_likelihood(
-        encode, ll, x, key, num_samples=config.eval.iwae_samples,
-        chunk_size=config.eval.iwae_chunk)
+      def ll(z, x):
+        return log_likelihood(state.apply_fn(params, z, y, method="decode"), x)
+      metrics["log_px"], metrics["elbo"] = importance_weighted_log_likelihood(
+          encode, ll, x, key, num_samples=config.eval.iwae_samples,
+          chunk_size=config.eval.iwae_chunk)
+    return metrics
 
   key = jax.random.fold_in(state.base_key, _EVAL_TAG)
-  log_px, elbo = [], []
-  bs, n = config.eval.batch_size, test["x"].shape[0]
+  parts = []
   t0 = time.perf_counter()
   for i, start in enumerate(range(0, n, bs)):
-    if i and i % 10 == 0:  # k = 5,000 on 10k images takes minutes: show progress.
+    if iwae and i and i % 10 == 0:  # k = 5,000 on 10k images takes minutes.
       done = start / n
       logging.info("IWAE evaluation: %d/%d examples, %.0f s left", start, n,
                    (time.perf_counter() - t0) * (1 - done) / done)
-    x = test["x"][start:start + bs]
-    y = test["label"][start:start + bs] if config.model.conditional else None
-    a, b = batch_estimate(x, y, jax.random.fold_in(key, i))
-    log_px.append(np.asarray(a))
-    elbo.append(np.asarray(b))
-  nll, neg_elbo = -float(np.concatenate(log_px).mean()), -float(np.concatenate(elbo).mean())
-  dims = int(np.prod(test["x"].shape[1:]))
-  return {"test_nll_iwae": nll, "test_negative_elbo": neg_elbo,
-          "test_bits_per_dim_iwae": float(bits_per_dim(nll, dims)),
-          "iwae_samples": config.eval.iwae_samples, "num_test_examples": len(test["x"])}
+    y = test["label"][start:start + bs] if conditional else None
+    parts.append(jax.device_get(
+        batch_metrics(test["x"][start:start + bs], y, jax.random.fold_in(key, i))))
+  metrics = {k: np.concatenate([p[k].ravel() for p in parts]) for k in parts[0]}
+  results = {"test_reconstruction_mse": float(metrics["sq_err"].mean()),
+             "num_test_examples": n}
+  if "indices" in metrics:
+    usage = np.bincount(metrics["indices"], minlength=config.model.num_codes) / (
+        metrics["indices"].size)
+    used = usage[usage > 0]
+    results["test_codebook_perplexity"] = float(np.exp(-np.sum(used * np.log(used))))
+  if iwae:
+    nll, neg_elbo = -float(metrics["log_px"].mean()), -float(metrics["elbo"].mean())
+    dims = int(np.prod(test["x"].shape[1:]))
+    results |= {"test_nll_iwae": nll, "test_negative_elbo": neg_elbo,
+                "test_bits_per_dim_iwae": float(bits_per_dim(nll, dims)),
+                "iwae_samples": config.eval.iwae_samples}
+  return results
 
 
 def write_samples(config, workdir: str, state: VAEState) -> np.ndarray:
@@ -347,9 +398,7 @@ def write_samples(config, workdir: str, state: VAEState) -> np.ndarray:
       shape = _IMAGE_SHAPES[config.data.name]
       codes = jax.random.randint(key, (labels.shape[0], shape[0] // 4, shape[1] // 4), 0,
                                  config.model.num_codes)
-      codebook = (state.ema_codebook.codebook if state.ema_codebook is not None else
-                  state.apply_fn(params, method="codes"))
-      return state.apply_fn(params, jnp.take(jnp.asarray(codebook), codes, axis=0),
+      return state.apply_fn(params, jnp.take(_vq_codebook(state), codes, axis=0),
                             method="decode")
     z = jax.random.normal(key, (labels.shape[0], config.model.latent_dim))
     y = labels if config.model.conditional else None
@@ -403,11 +452,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   write_samples(config, workdir, state)
   t1 = time.perf_counter()
   results = evaluate(config, state, test)
-  if results:
+  logging.info("test reconstruction MSE %.5f (per pixel, [0, 1] scale)",
+               results["test_reconstruction_mse"])
+  if "test_nll_iwae" in results:
     logging.info("test NLL (IWAE, k=%d) %.2f nats, −ELBO %.2f nats, %.4f bits/dim",
                  config.eval.iwae_samples, results["test_nll_iwae"],
                  results["test_negative_elbo"], results["test_bits_per_dim_iwae"])
-    writer.write_scalars(int(state.step), {"eval_" + k: v for k, v in results.items()})
+  writer.write_scalars(int(state.step), {"eval_" + k: v for k, v in results.items()})
   summary = {"step": int(state.step), "num_samples": config.eval.num_samples, **results,
              "train_seconds_this_run": train_seconds,
              "eval_seconds": time.perf_counter() - t1}
@@ -416,5 +467,5 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return summary
 
 
-__all__ = ["build_model", "evaluate", "make_state", "make_step", "train_and_evaluate",
-           "sample", "validate_config", "write_samples"]
+__all__ = ["build_model", "evaluate", "make_state", "make_step", "reconstruct",
+           "train_and_evaluate", "sample", "validate_config", "write_samples"]

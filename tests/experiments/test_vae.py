@@ -72,6 +72,19 @@ def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir):
   _run(workdir, config, npz_dir, tmp_path / "tfds")
   assert {"reconstructions.png", "codebook_usage.png"} <= {
       p.name for p in (workdir / "figures").iterdir()}
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert 0 < summary["test_reconstruction_mse"] < 1
+  assert 1 <= summary["test_codebook_perplexity"] <= 16
   proc = _run(workdir, config, npz_dir, tmp_path / "tfds", "--config.training.num_steps=8")
   assert "Restored checkpoint at step 6" in proc.stderr
   assert json.loads((workdir / "summary.json").read_text())["step"] == 8
+
+
+def test_conv_vae_with_logistic_decoder_reports_bits_per_dim(tmp_path, npz_dir):
+  workdir = tmp_path / "conv"
+  _run(workdir, f"{CONFIGS / 'vae_fashion_mnist.py'}:tiny", npz_dir, tmp_path / "tfds")
+  assert COMMON <= {p.name for p in (workdir / "figures").iterdir()}
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert 0 < summary["test_reconstruction_mse"] < 1
+  # Finite and positive (6 steps on random pixels need not beat uniform's 8 bits/dim).
+  assert 0 < summary["test_bits_per_dim_iwae"] < 100
