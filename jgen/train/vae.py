@@ -52,7 +52,7 @@ PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize", "unit", "symme
 ARCHITECTURES = ("mlp", "conv", "vq")
 LIKELIHOODS = ("bernoulli", "gaussian", "logistic")
 SCHEDULES = ("constant", "cosine")
-_IMAGE_SHAPES = {"binarized_mnist": (28, 28, 1), "mnist": (28, 28, 1),
+IMAGE_SHAPES = {"binarized_mnist": (28, 28, 1), "mnist": (28, 28, 1),
                  "fashion_mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 # Fold-in tags for draws outside training steps (training folds in the step).
 _BINARIZE_TAG, _EVAL_TAG, _SAMPLE_TAG, _FIGURE_TAG = (2**32 - k for k in range(1, 5))
@@ -104,7 +104,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
 
 def build_model(config):
   """The configured ``VAE`` or ``VQVAE`` module."""
-  shape = _IMAGE_SHAPES[config.data.name]
+  shape = IMAGE_SHAPES[config.data.name]
   m = config.model
   num_classes = 10 if m.conditional else 0
   head = {"likelihood": m.likelihood}
@@ -149,7 +149,7 @@ def make_state(config) -> VAEState:
   lr = config.optim.lr
   if config.optim.schedule == "cosine":  # Decays to 0 at training.num_steps.
     lr = optax.cosine_decay_schedule(lr, config.training.num_steps)
-  shape = _IMAGE_SHAPES[config.data.name]
+  shape = IMAGE_SHAPES[config.data.name]
   example = jnp.zeros((2, *shape))
   if config.model.conditional:
     example = (example, jnp.zeros((2,), jnp.int32))
@@ -395,7 +395,7 @@ def write_samples(config, workdir: str, state: VAEState) -> np.ndarray:
   @jax.jit
   def sample(key, labels):
     if config.model.arch == "vq":
-      shape = _IMAGE_SHAPES[config.data.name]
+      shape = IMAGE_SHAPES[config.data.name]
       codes = jax.random.randint(key, (labels.shape[0], shape[0] // 4, shape[1] // 4), 0,
                                  config.model.num_codes)
       return state.apply_fn(params, jnp.take(_vq_codebook(state), codes, axis=0),
@@ -467,5 +467,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   return summary
 
 
-__all__ = ["build_model", "evaluate", "make_state", "make_step", "reconstruct",
+__all__ = ["ARCHITECTURES", "DATASETS", "IMAGE_SHAPES", "LIKELIHOODS", "PREPROCESSING",
+           "SCHEDULES", "build_model", "evaluate", "make_state", "make_step", "reconstruct",
            "train_and_evaluate", "sample", "validate_config", "write_samples"]
