@@ -39,3 +39,18 @@ print(json.dumps({"equal": bool(np.array_equal(np.asarray(per_device).reshape(16
 
 def test_example_keys_do_not_depend_on_the_device_count(run_on_fake_devices):
   assert run_on_fake_devices(_CODE)["equal"]
+
+
+_UNREPLICATE = """
+import json
+import jax, jax.numpy as jnp, numpy as np
+from jgen.train import parallel
+out = jax.pmap(lambda i: {"s": i * 2.0, "v": jnp.stack([i, -i])})(jnp.arange(8.0) + 1)
+host = parallel.unreplicate(out)
+print(json.dumps({"s": float(host["s"]), "v": host["v"].tolist(),
+                  "numpy": isinstance(host["v"], np.ndarray)}))
+"""
+
+
+def test_unreplicate_takes_the_first_device_replica(run_on_fake_devices):
+  assert run_on_fake_devices(_UNREPLICATE) == {"s": 2.0, "v": [1.0, -1.0], "numpy": True}
