@@ -334,10 +334,10 @@ def evaluate(config, state: VAEState, test) -> dict[str, float]:
   bs, n = config.eval.batch_size, test["x"].shape[0]
   conditional = config.model.conditional
   iwae = config.model.arch != "vq" and config.loss.objective not in ("ae", "dae")
-  params = {"params": state.params}
 
-  @jax.jit
-  def batch_metrics(x, y, key):
+  @jax.jit  # The state is an argument: closed over, its weights became XLA constants.
+  def batch_metrics(state, x, y, key):
+    params = {"params": state.params}
     out, indices = reconstruct(config, state, x, y)
     # The image the model outputs is its mean clipped to the pixel range, as in the
     # figures: a discretized logistic's edge bins take all mass beyond ±1, so its
@@ -368,7 +368,7 @@ def evaluate(config, state: VAEState, test) -> dict[str, float]:
                    (time.perf_counter() - t0) * (1 - done) / done)
     y = test["label"][start:start + bs] if conditional else None
     parts.append(jax.device_get(
-        batch_metrics(test["x"][start:start + bs], y, jax.random.fold_in(key, i))))
+        batch_metrics(state, test["x"][start:start + bs], y, jax.random.fold_in(key, i))))
   metrics = {k: np.concatenate([p[k].ravel() for p in parts]) for k in parts[0]}
   results = {"test_reconstruction_mse": float(metrics["sq_err"].mean()),
              "num_test_examples": n}
@@ -393,11 +393,11 @@ def write_samples(config, workdir: str, state: VAEState) -> np.ndarray:
   a VQ-VAE decodes codes drawn uniformly (it has no learned prior here).
   """
   key = jax.random.fold_in(state.base_key, _SAMPLE_TAG)
-  params = {"params": state.params}
   n, chunk = config.eval.num_samples, 500
 
   @jax.jit
-  def sample(key, labels):
+  def sample(state, key, labels):
+    params = {"params": state.params}
     if config.model.arch == "vq":
       shape = IMAGE_SHAPES[config.data.name]
       codes = jax.random.randint(key, (labels.shape[0], shape[0] // 4, shape[1] // 4), 0,
@@ -408,7 +408,7 @@ def write_samples(config, workdir: str, state: VAEState) -> np.ndarray:
     y = labels if config.model.conditional else None
     return state.apply_fn(params, z, y, method="decode")
 
-  out = [decoder_mean_uint8(config, sample(jax.random.fold_in(key, i),
+  out = [decoder_mean_uint8(config, sample(state, jax.random.fold_in(key, i),
                                            jnp.arange(start, min(start + chunk, n)) % 10))
          for i, start in enumerate(range(0, n, chunk))]
   samples = np.concatenate(out)
