@@ -1,7 +1,6 @@
 """What every experiment binary shares: flags and the main that calls the library."""
 
 from collections.abc import Callable
-import importlib
 import os
 
 from absl import app
@@ -14,8 +13,11 @@ SAMPLE_ONLY = flags.DEFINE_bool(
     "sample_only", False, "Only regenerate samples.npz from the newest checkpoint.")
 DISTRIBUTED = flags.DEFINE_bool(
     "distributed", None,
-    "Call jax.distributed.initialize() (multi-host, e.g. a TPU pod). Default: only when "
-    "JAX_COORDINATOR_ADDRESS is set.")
+    "Start a multi-process run with jax.distributed.initialize(), before any JAX work. "
+    "True: always (arguments auto-detected, e.g. on every host of a Cloud TPU pod slice, "
+    "or read from JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); False: "
+    "never (one process, whatever the environment). Default: only when one of those "
+    "variables is set. See jgen.train.parallel.initialize_distributed.")
 
 
 def define_config(default_config: str):
@@ -24,12 +26,12 @@ def define_config(default_config: str):
   return config_flags.DEFINE_config_file("config", default_config, "Config file.")
 
 
-def make_main(driver: str, config_flag) -> Callable[[list[str]], None]:
-  """``main(argv)`` running ``driver.train_and_evaluate`` (or ``driver.sample``).
+def make_main(config_flag) -> Callable[[list[str]], None]:
+  """``main(argv)`` running ``jgen.train.trainer.train_and_evaluate`` (or ``sample``).
+
+  The trainer is imported in main, so that --help and flag errors do not wait for JAX.
 
   Args:
-    driver: module path of the library driver, e.g. ``'jgen.train.gan'``; imported in
-      main, so that --help and flag errors do not wait for JAX.
     config_flag: the holder returned by ``define_config``.
   """
   def main(argv):
@@ -37,20 +39,20 @@ def make_main(driver: str, config_flag) -> Callable[[list[str]], None]:
       raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from jgen import data  # pylint: disable=g-import-not-at-top
     from jgen.train import parallel  # pylint: disable=g-import-not-at-top
-    lib = importlib.import_module(driver)
+    from jgen.train import trainer  # pylint: disable=g-import-not-at-top
 
     parallel.initialize_distributed(DISTRIBUTED.value)
     config = config_flag.value
     try:
-      lib.validate_config(config)
+      trainer.validate_config(config)
     except ValueError as e:  # A user mistake: a message, not a traceback.
       raise app.UsageError(str(e)) from None
     try:
       if SAMPLE_ONLY.value:
-        lib.sample(config, WORKDIR.value)
+        trainer.sample(config, WORKDIR.value)
         logging.info("Wrote %s", os.path.join(WORKDIR.value, "samples.npz"))
         return
-      summary = lib.train_and_evaluate(config, WORKDIR.value)
+      summary = trainer.train_and_evaluate(config, WORKDIR.value)
     except (data.DatasetNotAvailableError, FileNotFoundError) as e:
       raise app.UsageError(str(e)) from None
     print("summary:", " ".join(f"{k}={v}" for k, v in summary.items()))

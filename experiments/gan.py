@@ -1,4 +1,6 @@
-r"""Trains a GAN: flags → config → `jgen.train.gan.train_and_evaluate`.
+r"""Trains a GAN: flags → config → `jgen.train.trainer.train_and_evaluate`.
+
+`experiments.main` with the gan default config (kept so existing commands work).
 
   python -m experiments.gan --workdir=/tmp/gan                       # ring8, ~1.5 min on CPU
   python -m experiments.gan --workdir=/tmp/g --config=experiments/configs/gan_ring8.py \
@@ -22,4 +24,4 @@ _CONFIG = common.define_config(
     os.path.join(os.path.dirname(__file__), "configs", "gan_ring8.py"))
 
 if __name__ == "__main__":
-  app.run(common.make_main("jgen.train.gan", _CONFIG))
+  app.run(common.make_main(_CONFIG))

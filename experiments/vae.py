@@ -1,4 +1,6 @@
-r"""Trains a VAE-family model: flags → config → `jgen.train.vae.train_and_evaluate`.
+r"""Trains a VAE-family model: flags → config → `jgen.train.trainer.train_and_evaluate`.
+
+`experiments.main` with the vae default config (kept so existing commands work).
 
   python -m experiments.vae --workdir=/tmp/vae --config.data.npz_dir=../shared/data
   python -m experiments.vae --workdir=/tmp/iwae \
@@ -23,4 +25,4 @@ _CONFIG = common.define_config(
     os.path.join(os.path.dirname(__file__), "configs", "vae_binarized_mnist.py"))
 
 if __name__ == "__main__":
-  app.run(common.make_main("jgen.train.vae", _CONFIG))
+  app.run(common.make_main(_CONFIG))

@@ -18,6 +18,7 @@ import ml_collections
 def get_config(variant: str = "") -> ml_collections.ConfigDict:
   """Returns the config; ``variant`` is the text after ':' in --config."""
   config = ml_collections.ConfigDict()
+  config.task = "gan"
   config.seed = 0
 
   config.data = ml_collections.ConfigDict()

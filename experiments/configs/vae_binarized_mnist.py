@@ -19,6 +19,7 @@ import ml_collections
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
+  config.task = "vae"
   config.seed = 0
 
   config.data = ml_collections.ConfigDict()
@@ -67,6 +68,9 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.eval.iwae_samples = 5000
   config.eval.iwae_chunk = 50  # ~5k decoder rows per scan step: cache-sized on CPU.
   config.eval.num_samples = 10_000
+  # Every eval.every steps: the same metrics on a subset, with fewer importance samples.
+  config.eval.periodic_num_examples = 1000
+  config.eval.periodic_iwae_samples = 100
 
   for name in filter(None, variant.split(",")):
     if name == "iwae":
@@ -89,6 +93,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.eval.batch_size = 16
       config.eval.iwae_samples = 20
       config.eval.iwae_chunk = 10
+      config.eval.periodic_num_examples = 16
+      config.eval.periodic_iwae_samples = 10
       config.eval.num_samples = 40
     else:
       raise ValueError(f"Unknown config variant {name!r}; valid: iwae, dynamic, cvae, dae, "

@@ -215,6 +215,45 @@ class BatchIterator:
             f"position={self.position})")
 
 
+class GroupedBatches:
+  """Stacks ``k`` consecutive batches of an iterator into one, on axis 1.
+
+  Each leaf ``(D, B, ...)`` of the ``k`` batches becomes ``(D, k, B, ...)``: one
+  step's worth of batches for a step that makes several updates (a GAN's
+  ``n_critic`` discriminator updates). The position is the wrapped iterator's, which
+  is always at a group boundary, so a resumed run regroups exactly as before.
+
+  Args:
+    batches: an iterator with ``get_state``/``set_state`` (e.g. ``BatchIterator``).
+    k: batches per group, ``≥ 1``.
+
+  Example:
+    >>> import numpy as np
+    >>> from jgen import data
+    >>> it = data.BatchIterator({"x": np.arange(12.0)}, global_batch_size=2, seed=0,
+    ...                         local_device_count=1, process_index=0, process_count=1)
+    >>> next(data.GroupedBatches(it, 3))["x"].shape
+    (1, 3, 2)
+  """
+
+  def __init__(self, batches, k: int):
+    self._batches = batches
+    self._k = _positive_int(k, "k")
+
+  def get_state(self) -> dict[str, int]:
+    return self._batches.get_state()
+
+  def set_state(self, state: Mapping[str, Any]) -> None:
+    self._batches.set_state(state)
+
+  def __iter__(self) -> "GroupedBatches":
+    return self
+
+  def __next__(self) -> dict[str, np.ndarray]:
+    group = [next(self._batches) for _ in range(self._k)]
+    return jax.tree.map(lambda *xs: np.stack(xs, axis=1), *group)
+
+
 # --- Device prefetch. ---
 
 _ITEM, _END, _ERROR = "item", "end", "error"

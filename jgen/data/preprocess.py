@@ -157,3 +157,59 @@ def binarize_dynamic(key: PRNGKey, images: ArrayLike) -> Array:
   """
   p = _as_float(images) / 255.0
   return jax.random.bernoulli(key, p).astype(jnp.float32)
+
+
+# What a model sees of uint8 images; each kind's inverse gives back uint8 pixels.
+PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize", "unit", "symmetric")
+
+
+def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None) -> Array:
+  """uint8 images → the float data a model is trained on, by name.
+
+  - ``'binary'``: images already in {0, 1} (binarized MNIST), cast to float32;
+  - ``'dynamic_binarize'``: ``binarize_dynamic`` with one key per example;
+  - ``'static_binarize'``: ``binarize_static`` (threshold 0.5);
+  - ``'unit'``: ``x / 255`` in [0, 1];
+  - ``'symmetric'``: ``scale_to_symmetric``, [−1, 1].
+
+  Args:
+    images: ``(B, H, W, C)`` uint8.
+    kind: one of ``PREPROCESSING``.
+    keys: ``(B,)`` typed keys for ``'dynamic_binarize'`` (e.g.
+      ``jgen.train.parallel.example_keys``, so the draw does not depend on the device
+      count); unused otherwise.
+
+  Returns:
+    float32 ``(B, H, W, C)``.
+
+  Raises:
+    ValueError: for an unknown ``kind``, or ``'dynamic_binarize'`` without keys.
+  """
+  if kind == "binary":
+    return _as_float(images)
+  if kind == "dynamic_binarize":
+    if keys is None:
+      raise ValueError("preprocess_images: 'dynamic_binarize' needs one key per example.")
+    return jax.vmap(binarize_dynamic)(keys, images)
+  if kind == "static_binarize":
+    return binarize_static(images)
+  if kind == "unit":
+    return _as_float(images) / 255.0
+  if kind == "symmetric":
+    return scale_to_symmetric(images)
+  raise ValueError(f"Unknown preprocessing {kind!r}; valid: {', '.join(PREPROCESSING)}.")
+
+
+def to_unit_interval(x: ArrayLike, kind: str) -> Array:
+  """Model-scale data (or a model's mean image) → intensities in [0, 1], unclipped.
+
+  The inverse of ``preprocess_images`` up to the factor 255: ``(x + 1)/2`` for
+  ``'symmetric'`` data, ``x`` for every other kind.
+  """
+  x = jnp.asarray(x)
+  return (x + 1.0) / 2.0 if kind == "symmetric" else x
+
+
+def to_uint8(x: ArrayLike, kind: str) -> Array:
+  """Model-scale images → uint8 pixels for figures and ``samples.npz`` (clipped)."""
+  return jnp.clip(jnp.round(to_unit_interval(x, kind) * 255.0), 0, 255).astype(jnp.uint8)

@@ -40,7 +40,7 @@ from pathlib import Path
 import tempfile
 import time
 import types
-from typing import Any, NamedTuple
+from typing import Any
 
 from absl import logging
 import numpy as np
@@ -48,6 +48,8 @@ import PIL.Image
 import tensorflow_datasets as tfds
 
 from jgen.data import toy2d
+from jgen.data.datasets import DATASETS
+from jgen.data.datasets import DatasetInfo
 
 # Records per __getitems__ call: big enough to amortise the call, small enough that
 # the encoded chunk stays a few MB.
@@ -58,22 +60,9 @@ _CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog"
                   "ship", "truck")
 
 
-class _NpzSpec(NamedTuple):
-  """How a TFDS dataset maps onto ``<name>.npz``: split -> key suffix, and labels."""
-
-  splits: Mapping[str, str]
-  has_label: bool
-
-
-# TFDS name -> {TFDS split: npz key suffix}, i.e. split 'validation' reads x_valid.
-_NPZ_SPECS: Mapping[str, _NpzSpec] = types.MappingProxyType({
-    "mnist": _NpzSpec(splits={"train": "train", "test": "test"}, has_label=True),
-    "fashion_mnist": _NpzSpec(splits={"train": "train", "test": "test"}, has_label=True),
-    "cifar10": _NpzSpec(splits={"train": "train", "test": "test"}, has_label=True),
-    # TFDS's binarized_mnist has no label feature (the npz may hold y_*; unused).
-    "binarized_mnist": _NpzSpec(
-        splits={"train": "train", "validation": "valid", "test": "test"}, has_label=False),
-})
+# Stored (TFDS) datasets, from the one dataset table.
+_NPZ_SPECS: Mapping[str, DatasetInfo] = types.MappingProxyType(
+    {name: info for name, info in DATASETS.items() if not info.is_toy})
 _VALID_NAMES = (*_NPZ_SPECS, *toy2d.TOY_DATASETS)
 
 
@@ -110,7 +99,7 @@ def _offline_builder_cls(name: str) -> type[tfds.core.DatasetBuilder]:
     if name == "cifar10":  # TFDS's builder reads these from batches.meta.txt.
       self.info.features["label"].names = list(_CIFAR10_NAMES)
     with np.load(self._npz_path) as archive:
-      arrays = {split: (archive[f"x_{key}"], archive[f"y_{key}"] if spec.has_label else None)
+      arrays = {split: (archive[f"x_{key}"], archive[f"y_{key}"] if spec.has_labels else None)
                 for split, key in spec.splits.items()}
     return {split: self._generate_npz_examples(split, x, y)
             for split, (x, y) in arrays.items()}
@@ -146,7 +135,7 @@ def _check_npz(name: str, path: Path, image_shape: tuple[int, ...]) -> None:
   spec = _NPZ_SPECS[name]
   with np.load(path) as archive:
     for key in spec.splits.values():
-      needed = [f"x_{key}"] + ([f"y_{key}"] if spec.has_label else [])
+      needed = [f"x_{key}"] + ([f"y_{key}"] if spec.has_labels else [])
       missing = [k for k in needed if k not in archive.files]
       if missing:
         raise ValueError(
@@ -159,14 +148,14 @@ def _check_npz(name: str, path: Path, image_shape: tuple[int, ...]) -> None:
         raise ValueError(
             f"{path}: x_{key} must be uint8 images of shape {image_shape}; got "
             f"{x.dtype} {x.shape[1:]}.")
-      if spec.has_label and len(archive[f"y_{key}"]) != len(x):
+      if spec.has_labels and len(archive[f"y_{key}"]) != len(x):
         raise ValueError(f"{path}: x_{key} and y_{key} have different lengths.")
 
 
 def _npz_keys(name: str) -> list[str]:
   spec = _NPZ_SPECS[name]
   return [f"{a}_{k}" for k in spec.splits.values()
-          for a in (("x", "y") if spec.has_label else ("x",))]
+          for a in (("x", "y") if spec.has_labels else ("x",))]
 
 
 def prepare_from_npz(name: str, npz_dir: str | os.PathLike, data_dir: str | os.PathLike) -> None:

@@ -15,16 +15,11 @@ from jgen.losses.gan import minimax_generator_loss
 from jgen.losses.gan import non_saturating_generator_loss
 from jgen.losses.gan import wasserstein_critic_loss
 from jgen.losses.gan import wasserstein_generator_loss
-from jgen.losses.vae import EMACodebookState
-from jgen.losses.vae import VQOutput
 from jgen.losses.vae import bernoulli_log_likelihood
 from jgen.losses.vae import discretized_logistic_log_likelihood
 from jgen.losses.vae import elbo
-from jgen.losses.vae import ema_codebook_update
 from jgen.losses.vae import gaussian_kl
 from jgen.losses.vae import gaussian_kl_between
 from jgen.losses.vae import gaussian_log_likelihood
-from jgen.losses.vae import init_ema_codebook
 from jgen.losses.vae import iwae_bound
 from jgen.losses.vae import reparameterize
-from jgen.losses.vae import vector_quantize

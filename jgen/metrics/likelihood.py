@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgen.typing import Array
+from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
 
@@ -86,3 +87,33 @@ def importance_weighted_log_likelihood(
 def bits_per_dim(nats: float | np.ndarray, num_dims: int) -> float | np.ndarray:
   """Converts a negative log-likelihood in nats per example to bits per dimension."""
   return nats / (num_dims * math.log(2.0))
+
+
+def reconstruction_mse(images: ArrayLike, reconstructions: ArrayLike) -> Array:
+  """Mean squared error per pixel of each example, ``mean((x − x̂)²)`` over (H, W, C).
+
+  Args:
+    images: ``(B, H, W, C)`` intensities in [0, 1].
+    reconstructions: the model's output images, same shape and scale.
+
+  Returns:
+    ``(B,)``.
+  """
+  err = jnp.square(jnp.asarray(reconstructions) - jnp.asarray(images))
+  return err.reshape(err.shape[0], -1).mean(axis=1)
+
+
+def codebook_perplexity(indices: ArrayLike, num_codes: int) -> float:
+  """``exp(H(p))`` of the code usage ``p`` of a VQ model, in ``[1, num_codes]``.
+
+  Args:
+    indices: integer code indices of any shape (all vectors of a test set).
+    num_codes: the codebook size ``K``.
+
+  Returns:
+    The perplexity: the number of equally used codes with the same entropy.
+  """
+  indices = np.asarray(indices).ravel()
+  usage = np.bincount(indices, minlength=num_codes) / indices.size
+  used = usage[usage > 0]
+  return float(np.exp(-np.sum(used * np.log(used))))

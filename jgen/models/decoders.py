@@ -1,15 +1,16 @@
 """VAE decoders: latents to the parameters of an image likelihood ``p(x | z[, y])``.
 
-Every decoder returns a `DecoderOutput` whose fields are (B, H, W, C) arrays, set
-according to its ``likelihood`` attribute:
+Every decoder returns a `jgen.distributions` object over (H, W, C) events (batch
+(B,)), chosen by its ``likelihood`` attribute; ``log_prob(x)`` is ``log p(x | z)``
+per example:
 
-- ``'bernoulli'``: ``logits``; ``p(x | z) = Π Bernoulli(x_i; sigmoid(logits_i))``, for
-  binary images in {0, 1}.
-- ``'gaussian'``: ``mean`` and ``log_var``; ``p(x | z) = Π N(x_i; mean_i,
+- ``'bernoulli'``: ``Bernoulli(logits)``; ``p(x | z) = Π Bernoulli(x_i;
+  sigmoid(logits_i))``, for binary images in {0, 1}.
+- ``'gaussian'``: ``Normal(loc, log_var)``; ``p(x | z) = Π N(x_i; loc_i,
   exp(log_var_i))``. With ``variance='learned'`` the decoder outputs a per-pixel
   ``log_var``; with ``variance='fixed'`` ``log_var`` is the constant ``fixed_log_var``
   broadcast to (B, H, W, C), so the Gaussian loss is the same code either way.
-- ``'logistic'``: ``mean`` and ``log_scale``; the discretized logistic
+- ``'logistic'``: ``DiscretizedLogistic(loc, log_scale)``; the discretized logistic
   ``P(x | z) = Π [σ((x_i + b/2 − mean_i)/s_i) − σ((x_i − b/2 − mean_i)/s_i)]``,
   ``s_i = exp(log_scale_i)``, for 8-bit images scaled to [−1, 1] (bin width
   ``b = 2/255``; the two edge bins take the tails).
@@ -41,51 +42,26 @@ References:
 """
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jgen.distributions import Bernoulli
+from jgen.distributions import DiscretizedLogistic
+from jgen.distributions import Distribution
+from jgen.distributions import Normal
+from jgen.models._common import CONV_LAYOUT
+from jgen.models._common import ResidualBlock
+from jgen.models._common import as_float
+from jgen.models._common import check_image_size
+from jgen.models._common import one_hot_labels
 from jgen.models.layers import SubPixelConvTranspose
 from jgen.models.mlp import MLP
-from jgen.models.vae import _CONV_LAYOUT
-from jgen.models.vae import _as_float
-from jgen.models.vae import _check_image_size
-from jgen.models.vae import _one_hot_labels
-from jgen.models.vae import _ResidualBlock
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 
 LIKELIHOODS = ("bernoulli", "gaussian", "logistic")
 VARIANCES = ("learned", "fixed")
-
-
-class DecoderOutput(NamedTuple):
-  """Distribution parameters over images, each (B, H, W, C); unused fields are None.
-
-  ``'bernoulli'`` sets ``logits``; ``'gaussian'`` sets ``mean`` and ``log_var``;
-  ``'logistic'`` sets ``mean`` and ``log_scale`` (see `jgen.models.decoders`). A
-  pytree: it passes through ``jit``/``vmap``/``pmap`` (None fields have no leaves).
-  Read the fields by name.
-
-  Attributes:
-    logits: Bernoulli logits.
-    mean: Gaussian or logistic location.
-    log_var: Gaussian log-variance.
-    log_scale: logistic log-scale.
-  """
-
-  logits: Array | None = None
-  mean: Array | None = None
-  log_var: Array | None = None
-  log_scale: Array | None = None
-
-  @property
-  def likelihood(self) -> str:
-    """``'bernoulli'``, ``'gaussian'`` or ``'logistic'``, read off the fields set."""
-    if self.logits is not None:
-      return "bernoulli"
-    return "logistic" if self.log_scale is not None else "gaussian"
 
 
 def _check_likelihood(owner: str, likelihood: str, variance: str) -> int:
@@ -102,17 +78,17 @@ def _check_likelihood(owner: str, likelihood: str, variance: str) -> int:
 
 
 def _decoder_output(h: Array, likelihood: str, variance: str,
-                    fixed_log_var: float) -> DecoderOutput:
-  """Splits (B, H, W, k·C) head outputs into the likelihood's parameters."""
+                    fixed_log_var: float) -> Distribution:
+  """(B, H, W, k·C) head outputs → the likelihood over (H, W, C) events."""
   if likelihood == "bernoulli":
-    return DecoderOutput(logits=h)
+    return Bernoulli(h, event_ndims=3)
   if likelihood == "logistic":
-    mean, log_scale = jnp.split(h, 2, axis=-1)
-    return DecoderOutput(mean=mean, log_scale=log_scale)
+    loc, log_scale = jnp.split(h, 2, axis=-1)
+    return DiscretizedLogistic(loc, log_scale, event_ndims=3)
   if variance == "learned":
-    mean, log_var = jnp.split(h, 2, axis=-1)
-    return DecoderOutput(mean=mean, log_var=log_var)
-  return DecoderOutput(mean=h, log_var=jnp.full_like(h, fixed_log_var))
+    loc, log_var = jnp.split(h, 2, axis=-1)
+    return Normal(loc, log_var, event_ndims=3)
+  return Normal(h, jnp.full_like(h, fixed_log_var), event_ndims=3)
 
 
 def _image_shape(owner: str, image_shape: Sequence[int]) -> tuple[int, int, int]:
@@ -124,10 +100,10 @@ def _image_shape(owner: str, image_shape: Sequence[int]) -> tuple[int, int, int]
 
 def _latents(owner: str, z: ArrayLike, y: ArrayLike | None, num_classes: int) -> Array:
   """Checks z is (B, latent_dim); appends the one-hot label of a conditional decoder."""
-  z = _as_float(z)
+  z = as_float(z)
   if z.ndim != 2:
     raise ValueError(f"{owner} expects latents (B, latent_dim); got shape {z.shape}.")
-  labels = _one_hot_labels(owner, y, num_classes, z.shape[0])
+  labels = one_hot_labels(owner, y, num_classes, z.shape[0])
   if labels is None:
     return z
   return jnp.concatenate([z, labels.astype(z.dtype)], axis=-1)
@@ -164,7 +140,7 @@ class MLPDecoder(nn.Module):
   num_classes: int = 0
 
   @nn.compact
-  def __call__(self, z: ArrayLike, y: ArrayLike | None = None) -> DecoderOutput:
+  def __call__(self, z: ArrayLike, y: ArrayLike | None = None) -> Distribution:
     """Likelihood parameters for a batch of latents.
 
     Args:
@@ -172,7 +148,7 @@ class MLPDecoder(nn.Module):
       y: (B,) integer labels in ``[0, num_classes)`` if ``num_classes > 0``, else None.
 
     Returns:
-      A ``DecoderOutput`` whose fields set by ``likelihood`` are (B, H, W, C).
+      The likelihood p(x|z) chosen by ``likelihood``: batch (B,), events (H, W, C).
 
     Raises:
       ValueError: for unknown likelihood/variance options, a bad ``image_shape``,
@@ -222,7 +198,7 @@ class ConvDecoder(nn.Module):
   activation: Callable[[Array], Array] = nn.relu
 
   @nn.compact
-  def __call__(self, z: ArrayLike, y: ArrayLike | None = None) -> DecoderOutput:
+  def __call__(self, z: ArrayLike, y: ArrayLike | None = None) -> Distribution:
     """Likelihood parameters for a batch of latents.
 
     Args:
@@ -230,7 +206,7 @@ class ConvDecoder(nn.Module):
       y: (B,) integer labels in ``[0, num_classes)`` if ``num_classes > 0``, else None.
 
     Returns:
-      A ``DecoderOutput`` whose fields set by ``likelihood`` are (B, H, W, C).
+      The likelihood p(x|z) chosen by ``likelihood``: batch (B,), events (H, W, C).
 
     Raises:
       ValueError: for unknown likelihood/variance options, an unsupported or
@@ -240,9 +216,9 @@ class ConvDecoder(nn.Module):
     height, width, channels = _image_shape("ConvDecoder", self.image_shape)
     if height != width:
       raise ValueError(f"ConvDecoder needs square images; got image_shape {self.image_shape}.")
-    _check_image_size("ConvDecoder", height)
+    check_image_size("ConvDecoder", height)
     z = _latents("ConvDecoder", z, y, self.num_classes)
-    size, stages = _CONV_LAYOUT[height]
+    size, stages = CONV_LAYOUT[height]
     features = self.base_features * 2 ** (stages - 1)
     x = self.activation(nn.Dense(size * size * features)(z))
     x = x.reshape(z.shape[0], size, size, features)
@@ -287,14 +263,14 @@ class VQDecoder(nn.Module):
   fixed_log_var: float = 0.0
 
   @nn.compact
-  def __call__(self, z_q: ArrayLike) -> DecoderOutput:
+  def __call__(self, z_q: ArrayLike) -> Distribution:
     """Likelihood parameters for a batch of (quantized) embedding grids.
 
     Args:
       z_q: (B, H/4, W/4, D) embeddings.
 
     Returns:
-      A ``DecoderOutput`` whose fields set by ``likelihood`` are (B, H, W, C).
+      The likelihood p(x|z) chosen by ``likelihood``: batch (B,), events (H, W, C).
 
     Raises:
       ValueError: for unknown likelihood/variance options, a bad ``image_shape``, or
@@ -302,7 +278,7 @@ class VQDecoder(nn.Module):
     """
     k = _check_likelihood("VQDecoder", self.likelihood, self.variance)
     height, width, channels = _image_shape("VQDecoder", self.image_shape)
-    x = _as_float(z_q)
+    x = as_float(z_q)
     if height % 4 or width % 4 or x.ndim != 4 or x.shape[1:3] != (height // 4, width // 4):
       raise ValueError(
           f"VQDecoder(image_shape={tuple(self.image_shape)}) expects embeddings (B, "
@@ -310,7 +286,7 @@ class VQDecoder(nn.Module):
           f"{x.shape}.")
     x = nn.Conv(self.features, (3, 3), padding="SAME")(x)
     for _ in range(self.num_residual_blocks):
-      x = _ResidualBlock(self.residual_features or self.features)(x)
+      x = ResidualBlock(self.residual_features or self.features)(x)
     x = nn.relu(SubPixelConvTranspose(self.features)(nn.relu(x)))
     h = SubPixelConvTranspose(k * channels)(x)
     return _decoder_output(h, self.likelihood, self.variance, self.fixed_log_var)

@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jgen.models._common import CONV_LAYOUT
+from jgen.models._common import ResidualBlock
+from jgen.models._common import as_float
+from jgen.models._common import check_image_size
+from jgen.models._common import one_hot_labels
 from jgen.models.mlp import MLP
-from jgen.models.vae import _CONV_LAYOUT
-from jgen.models.vae import _as_float
-from jgen.models.vae import _check_image_size
-from jgen.models.vae import _one_hot_labels
-from jgen.models.vae import _ResidualBlock
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 
@@ -73,11 +73,11 @@ class MLPEncoder(nn.Module):
       ValueError: if ``x`` has no batch axis, or ``y`` is given to an unconditional
         encoder, missing for a conditional one, or not integer labels of shape (B,).
     """
-    x = _as_float(x)
+    x = as_float(x)
     if x.ndim < 2:
       raise ValueError(f"MLPEncoder expects a batch (B, ...); got shape {x.shape}.")
     x = x.reshape(x.shape[0], -1)
-    labels = _one_hot_labels("MLPEncoder", y, self.num_classes, x.shape[0])
+    labels = one_hot_labels("MLPEncoder", y, self.num_classes, x.shape[0])
     if labels is not None:
       x = jnp.concatenate([x, labels.astype(x.dtype)], axis=-1)
     mean, log_var = jnp.split(MLP(self.hidden, 2 * self.latent_dim)(x), 2, axis=-1)
@@ -128,18 +128,18 @@ class ConvEncoder(nn.Module):
       ValueError: for an unsupported ``image_size``, images of another shape, or bad
         labels (as ``MLPEncoder``).
     """
-    _check_image_size("ConvEncoder", self.image_size)
-    x = _as_float(x)
+    check_image_size("ConvEncoder", self.image_size)
+    x = as_float(x)
     if x.ndim != 4 or x.shape[1:3] != (self.image_size, self.image_size):
       raise ValueError(
           f"ConvEncoder(image_size={self.image_size}) expects images (B, "
           f"{self.image_size}, {self.image_size}, C); got shape {x.shape}.")
-    labels = _one_hot_labels("ConvEncoder", y, self.num_classes, x.shape[0])
+    labels = one_hot_labels("ConvEncoder", y, self.num_classes, x.shape[0])
     if labels is not None:
       maps = jnp.broadcast_to(labels[:, None, None, :].astype(x.dtype),
                               x.shape[:3] + (self.num_classes,))
       x = jnp.concatenate([x, maps], axis=-1)
-    _, stages = _CONV_LAYOUT[self.image_size]
+    _, stages = CONV_LAYOUT[self.image_size]
     features = self.base_features
     for _ in range(stages):
       # Padding 1 halves even sizes exactly (PyTorch's Conv2d(k=4, s=2, p=1)).
@@ -190,7 +190,7 @@ class VQEncoder(nn.Module):
     Raises:
       ValueError: if ``x`` is not (B, H, W, C) with H and W divisible by 4.
     """
-    x = _as_float(x)
+    x = as_float(x)
     if x.ndim != 4 or x.shape[1] % 4 or x.shape[2] % 4:
       raise ValueError(
           f"VQEncoder expects images (B, H, W, C) with H and W divisible by 4; got "
@@ -199,5 +199,5 @@ class VQEncoder(nn.Module):
       x = nn.Conv(self.features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(x)
       x = nn.relu(x)
     for _ in range(self.num_residual_blocks):
-      x = _ResidualBlock(self.residual_features or self.features)(x)
+      x = ResidualBlock(self.residual_features or self.features)(x)
     return nn.Conv(self.embedding_dim, (1, 1))(nn.relu(x))

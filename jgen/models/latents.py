@@ -168,3 +168,35 @@ def interpolation_grid(
   t = jnp.linspace(0.0, 1.0, steps)
   interp = slerp if method == "slerp" else lerp
   return interp(z_start, z_end, t)
+
+
+def latent_traversal(z: ArrayLike, dims: ArrayLike, values: ArrayLike) -> Array:
+  """Copies of one latent vector with one dimension swept over ``values``.
+
+  ``out[r, i] = z`` with ``out[r, i, dims[r]] = values[i]``: row ``r`` of the figure
+  shows what latent ``dims[r]`` controls (Higgins et al. 2017, Fig. 1).
+
+  Args:
+    z: ``(d,)`` the latent vector (e.g. an image's posterior mean).
+    dims: ``(R,)`` integer latent dimensions, one per row.
+    values: ``(T,)`` values to set them to, e.g. ``linspace(−3, 3, 11)``.
+
+  Returns:
+    ``(R, T, d)``.
+
+  References:
+    Higgins et al. β-VAE: Learning Basic Visual Concepts with a Constrained Variational
+    Framework. ICLR 2017.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> latent_traversal(jnp.zeros(3), jnp.array([2]), jnp.array([-1.0, 1.0]))[0]
+    Array([[ 0.,  0., -1.],
+           [ 0.,  0.,  1.]], dtype=float32)
+  """
+  z, dims, values = jnp.asarray(z), jnp.asarray(dims), jnp.asarray(values)
+  out = jnp.broadcast_to(z, (dims.shape[0], values.shape[0], z.shape[-1]))
+  rows = jnp.arange(dims.shape[0])[:, None]
+  cols = jnp.arange(values.shape[0])[None, :]
+  return out.at[rows, cols, dims[:, None]].set(
+      jnp.broadcast_to(values, (dims.shape[0], values.shape[0])).astype(out.dtype))

@@ -22,13 +22,24 @@ class Checkpointer:
   no half-written checkpoint behind; a checkpoint that fails to restore anyway
   (corrupted storage) is skipped with a warning in favour of the previous one.
 
+  In a multi-process run every process makes the same calls in the same order
+  (``save``, ``restore_latest``, ``wait_until_finished`` and ``close`` synchronise the
+  processes), with the same replicated state, on one ``directory`` that every process
+  sees (a shared filesystem, e.g. a bucket mounted on every host). The state's leaves
+  are host NumPy arrays, which orbax writes from the primary process (0) only, as it
+  does the ``data`` JSON and the checkpoint's metadata; every process reads them back.
+  Such a checkpoint restores in a run with any number of processes and devices.
+
   Args:
-    directory: where checkpoints live (created if missing).
+    directory: where checkpoints live (created if missing); a local path (made
+      absolute) or a URL such as ``gs://bucket/run/checkpoints``, kept as is.
     max_to_keep: how many of the newest checkpoints to keep.
   """
 
   def __init__(self, directory: str | os.PathLike, *, max_to_keep: int = 3):
-    self.directory = os.path.abspath(os.fspath(directory))
+    directory = os.fspath(directory)
+    # abspath would turn 'gs://b/x' into '<cwd>/gs:/b/x'.
+    self.directory = directory if "://" in directory else os.path.abspath(directory)
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(
@@ -81,6 +92,11 @@ class Checkpointer:
     dst = os.path.join(self.directory, f"corrupted-{step}")
     if jax.process_index() == 0 and os.path.isdir(src):
       os.replace(src, dst if not os.path.exists(dst) else f"{dst}-{os.getpid()}")
+    if jax.process_count() > 1:
+      # Every process fails on the same step; none may re-read the directory before
+      # process 0 has moved it, or its manager would still list the step and a later
+      # save of it would differ between processes.
+      ocp.multihost.sync_global_processes(f"jgen_set_aside_{step}")
     self._manager.reload()
 
   def wait_until_finished(self) -> None:

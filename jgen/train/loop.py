@@ -1,13 +1,15 @@
 """The training loop shared by every model family.
 
-A family supplies its state, its pure step ``step(state, batch, axis_name=None) ->
-(state, metrics)`` and a batch iterator; the loop pmaps the step over the local
-devices, feeds it prefetched device batches, logs metrics, runs periodic hooks
-(evaluation, samples), checkpoints on a cadence and resumes from the newest
-checkpoint in the workdir.
+The trainer (`jgen.train.trainer`) supplies a task's state, its pure step
+``step(state, batch, axis_name=None) -> (state, metrics)`` and a batch iterator; the
+loop pmaps the step over the local devices, feeds it prefetched device batches, logs
+metrics, runs periodic hooks (evaluation, figures), checkpoints on a cadence and
+resumes from the newest checkpoint in the workdir. It knows nothing of any model
+family: what a batch holds, and how many iterator batches one step takes, is the
+task's business (see ``jgen.data.GroupedBatches``).
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 import logging as pylogging
 import os
 import time
@@ -38,7 +40,7 @@ class _OrbaxInfoFilter(pylogging.Filter):
 
 
 class PeriodicHook(NamedTuple):
-  """Calls ``fn(step, state)`` every ``every`` steps and after the last step.
+  """Calls ``fn(step, state)`` after every step that is a multiple of ``every``.
 
   ``state`` is the unreplicated host copy of the train state.
   """
@@ -49,22 +51,6 @@ class PeriodicHook(NamedTuple):
 
 class NonFiniteLossError(FloatingPointError):
   """A loss became NaN or infinite; the message names the step."""
-
-
-def _advance(position: dict[str, int], n: int, steps_per_epoch: int | None) -> dict[str, int]:
-  """The data position ``n`` batches after ``position``."""
-  if not steps_per_epoch:  # An endless stream (e.g. toy data): one epoch.
-    return {"epoch": position["epoch"], "index": position["index"] + n}
-  epoch, index = divmod(position["epoch"] * steps_per_epoch + position["index"] + n,
-                        steps_per_epoch)
-  return {"epoch": epoch, "index": index}
-
-
-def _grouped(batches: Iterator[dict], k: int) -> Iterator[dict]:
-  """Stacks k consecutive (devices, B, ...) batches into (devices, k, B, ...)."""
-  while True:
-    group = [next(batches) for _ in range(k)]
-    yield jax.tree.map(lambda *xs: np.stack(xs, axis=1), *group)
 
 
 def _check_finite(step: int, metrics: dict[str, Any], workdir: str, last_saved: int | None):
@@ -84,7 +70,6 @@ def train_loop(
     *,
     workdir: str,
     num_steps: int,
-    batches_per_step: int = 1,
     log_every: int = 100,
     checkpoint_every: int = 1000,
     max_to_keep: int = 3,
@@ -98,12 +83,10 @@ def train_loop(
       as is when ``workdir`` has no checkpoint.
     step_fn: the pure step, ``step_fn(state, batch, axis_name=None)``, returning the
       new state and a flat dict of scalar metrics.
-    batches: a ``jgen.data.BatchIterator`` (yields (devices, B, ...) batches, has
-      ``get_state``/``set_state``/``steps_per_epoch``).
+    batches: an iterator of host batches (pytrees of (devices, ...) arrays) with
+      ``get_state``/``set_state``, e.g. a ``jgen.data.BatchIterator``.
     workdir: checkpoints go to ``workdir/checkpoints``.
     num_steps: total number of steps of the run (not of this invocation).
-    batches_per_step: iterator batches per step, stacked on axis 1 (e.g. the GAN's
-      n_critic discriminator batches).
     log_every: steps between metric logs and progress lines.
     checkpoint_every: steps between checkpoints (one is also written at the end).
     max_to_keep: checkpoints kept.
@@ -123,14 +106,13 @@ def train_loop(
     state, data_state = restored
     batches.set_state(data_state)
   start = int(state.step)
-  position = batches.get_state()
-  steps_per_epoch = getattr(batches, "steps_per_epoch", None)
   last_saved = start if restored is not None else None
   logging.info("Training from step %d to %d (%d local devices).", start, num_steps,
                jax.local_device_count())
 
   p_step = parallel.pmap_step(step_fn)
-  device_batches = prefetch_to_device(_grouped(iter(batches), batches_per_step))
+  # Its get_state() is the iterator's position after the last batch it handed out.
+  device_batches = prefetch_to_device(batches)
   rstate = parallel.replicate(state)
   pending = None  # (step, metrics) of the previous step, checked one step late.
   t0, t0_step = time.perf_counter(), start
@@ -164,17 +146,12 @@ def train_loop(
       if need_state:
         host_state = parallel.unreplicate(rstate)
         if last or step % checkpoint_every == 0:
-          ckpt.save(step, host_state,
-                    _advance(position, (step - start) * batches_per_step, steps_per_epoch))
+          ckpt.save(step, host_state, device_batches.get_state())
           last_saved = step
         for hook in hooks:
-          if last or step % hook.every == 0:
+          if step % hook.every == 0:
             hook.fn(step, host_state)
-    final = parallel.unreplicate(rstate)
-    if start >= num_steps:  # Nothing left to train: still run the final hooks.
-      for hook in hooks:
-        hook.fn(start, final)
-    return final
+    return parallel.unreplicate(rstate)
   finally:
     device_batches.close()
     ckpt.wait_until_finished()

@@ -26,7 +26,7 @@ import optax
 
 from jgen import losses
 from jgen.data import corruption
-from jgen.models.decoders import DecoderOutput
+from jgen.models import vq
 from jgen.train.parallel import example_keys
 from jgen.typing import Array
 from jgen.typing import PRNGKey
@@ -40,7 +40,7 @@ class VAEState(train_state.TrainState):
 
   Attributes:
     key: raw ``uint32`` key data of the run's base key (``fold_in(key, step)`` per step).
-    ema_codebook: ``jgen.losses.EMACodebookState`` for a VQ-VAE whose codebook is
+    ema_codebook: ``jgen.models.EMACodebookState`` for a VQ-VAE whose codebook is
       learned by exponential moving averages, else None.
   """
 
@@ -73,23 +73,40 @@ def create_vae_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
   ema = None
   if ema_codebook:
     num_codes, dim = params["codebook"]["embedding"].shape
-    ema = losses.init_ema_codebook(code_key, num_codes, dim)
+    ema = vq.init_ema_codebook(code_key, num_codes, dim)
   return VAEState.create(apply_fn=model.apply, params=params, tx=tx,
                          key=jax.random.key_data(run_key), ema_codebook=ema)
 
 
-def log_likelihood(out: DecoderOutput, x: Array) -> Array:
-  """``log p(x|z)`` per example (B,), for the decoder's likelihood.
+def vq_codebook(state: VAEState) -> Array:
+  """The codebook a VQ-VAE state quantizes with: the EMA one when it has one."""
+  if state.ema_codebook is not None:
+    return jnp.asarray(state.ema_codebook.codebook)
+  return state.apply_fn({"params": state.params}, method="codes")
 
-  Bernoulli decoders take ``x`` in [0, 1]; Gaussian ones any real ``x``; discretized
-  logistic ones 8-bit images scaled to [−1, 1].
+
+def reconstruct(state: VAEState, x: Array, y: Array | None = None):
+  """``p(x | code(x))`` through the deterministic code, and the code indices.
+
+  Gaussian-latent models (VAE, AE, DAE) decode the posterior mean; a VQ-VAE (its
+  parameters hold a ``codebook``) decodes the nearest codes of its (EMA or learned)
+  codebook and also returns their indices (None otherwise).
+
+  Args:
+    state: a ``VAEState``.
+    x: ``(B, H, W, C)`` model-scale images.
+    y: ``(B,)`` labels for a conditional model, else None.
+
+  Returns:
+    ``(distribution over (H, W, C) events, indices (B, h, w) or None)``.
   """
-  kind = out.likelihood
-  if kind == "bernoulli":
-    return losses.bernoulli_log_likelihood(out.logits, x)
-  if kind == "gaussian":
-    return losses.gaussian_log_likelihood(x, out.mean, out.log_var)
-  return losses.discretized_logistic_log_likelihood(x, out.mean, out.log_scale)
+  params = {"params": state.params}
+  if "codebook" in state.params:
+    z_e = state.apply_fn(params, x, method="encode")
+    out = vq.vector_quantize(z_e, vq_codebook(state))
+    return state.apply_fn(params, out.quantized, method="decode"), out.indices
+  mean, _ = state.apply_fn(params, x, y, method="encode")
+  return state.apply_fn(params, mean, y, method="decode"), None
 
 
 def corrupt(key: PRNGKey, x: Array, kind: str, level: float) -> Array:
@@ -121,13 +138,13 @@ def _gaussian_objective(params, state, x, y, keys, *, objective, beta, num_sampl
     mean, log_var = apply("encode", x, y)
 
   if objective in ("ae", "dae"):
-    ll = log_likelihood(apply("decode", mean, y), x)
+    ll = apply("decode", mean, y).log_prob(x)
     return -ll.mean(), {"reconstruction": ll.mean()}
 
   kl = losses.gaussian_kl(mean, log_var)
   if objective == "vae":
     z = _per_example(losses.reparameterize, keys, mean, log_var)
-    objective_value, parts = losses.elbo(log_likelihood(apply("decode", z, y), x), kl,
+    objective_value, parts = losses.elbo(apply("decode", z, y).log_prob(x), kl,
                                          beta=beta)
     return -objective_value, parts
 
@@ -139,7 +156,7 @@ def _gaussian_objective(params, state, x, y, keys, *, objective, beta, num_sampl
   y_rep = None if y is None else jnp.tile(y, k)
   out = apply("decode", z.reshape(k * b, d), y_rep)
   x_rep = jnp.broadcast_to(x, (k, *x.shape)).reshape(k * b, *x.shape[1:])
-  ll = log_likelihood(out, x_rep).reshape(k, b)
+  ll = out.log_prob(x_rep).reshape(k, b)
   log_prior = losses.gaussian_log_likelihood(z, jnp.zeros_like(z), jnp.zeros_like(z),
                                              event_ndims=1)
   log_q = losses.gaussian_log_likelihood(z, mean, log_var, event_ndims=1)
@@ -154,16 +171,15 @@ def _vq_objective(params, state, x, *, commitment_cost, axis_name):
     return state.apply_fn({"params": params}, *args, method=method)
 
   z_e = apply("encode", x)
-  codebook = (state.ema_codebook.codebook if state.ema_codebook is not None
-              else apply("codes"))
-  vq = losses.vector_quantize(z_e, codebook, axis_name=axis_name)
-  ll = log_likelihood(apply("decode", vq.quantized), x)
-  loss = -ll.mean() + commitment_cost * vq.commitment_loss
+  codebook = vq_codebook(state.replace(params=params))
+  vq_out = vq.vector_quantize(z_e, codebook, axis_name=axis_name)
+  ll = apply("decode", vq_out.quantized).log_prob(x)
+  loss = -ll.mean() + commitment_cost * vq_out.commitment_loss
   if state.ema_codebook is None:
-    loss = loss + vq.codebook_loss
-  metrics = {"reconstruction": ll.mean(), "codebook_loss": vq.codebook_loss,
-             "commitment_loss": vq.commitment_loss, "perplexity": vq.perplexity}
-  return loss, (metrics, z_e, vq.indices)
+    loss = loss + vq_out.codebook_loss
+  metrics = {"reconstruction": ll.mean(), "codebook_loss": vq_out.codebook_loss,
+             "commitment_loss": vq_out.commitment_loss, "perplexity": vq_out.perplexity}
+  return loss, (metrics, z_e, vq_out.indices)
 
 
 def vae_train_step(
@@ -228,7 +244,7 @@ def vae_train_step(
     grads = lax.pmean(grads, axis_name)
   new_state = state.apply_gradients(grads=grads)
   if state.ema_codebook is not None:
-    new_state = new_state.replace(ema_codebook=losses.ema_codebook_update(
+    new_state = new_state.replace(ema_codebook=vq.ema_codebook_update(
         state.ema_codebook, z_e, indices, decay=ema_decay, axis_name=axis_name))
   metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads),
              "param_norm": optax.tree.norm(new_state.params)}

@@ -102,6 +102,19 @@ def test_processes_partition_the_global_batch():
   assert shards[0].position == shards[1].position == one.position
 
 
+def test_two_processes_see_disjoint_shards_covering_each_epoch_once():
+  # What each host of a 2-process run sees, without comparing to a 1-process run.
+  shards = [_iterator(batch=16, devices=4, process=p, processes=2) for p in range(2)]
+  steps = shards[0].steps_per_epoch
+  assert steps == N // 16
+  for _ in range(2):  # Two epochs: a new order and a new dropped remainder.
+    seen = [sum(_labels(s, steps), []) for s in shards]
+    assert all(len(mine) == len(set(mine)) == steps * 8 for mine in seen)
+    assert not set(seen[0]) & set(seen[1])
+    assert len(set(seen[0]) | set(seen[1])) == steps * 16
+    assert shards[0].position == shards[1].position == (shards[0].position[0], 0)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(batch=12, devices=4, processes=2), r"global_batch_size=12 .* 2 \* 4 = 8"),
     (dict(batch=6, devices=4), r"global_batch_size=6 .* 1 \* 4 = 4"),

@@ -1,0 +1,223 @@
+"""The latent-variable task: AE, DAE, VAE/CVAE, IWAE and VQ-VAE (`jgen.train.vae_step`).
+
+Config (see ``experiments/configs/vae_binarized_mnist.py``): ``model.arch`` (``mlp``,
+``conv``, ``vq``), ``model.likelihood`` (the decoder's distribution), ``loss.objective``,
+``data.preprocess`` (how uint8 images become model data). Evaluation on the test split:
+reconstruction MSE for every model, codebook perplexity for VQ-VAEs, and for the
+likelihood models (vae, iwae) the test −ELBO and the IWAE estimate of −log p(x) —
+periodically on ``eval.periodic_num_examples`` examples with
+``eval.periodic_iwae_samples`` importance samples, at the end on the whole split with
+``eval.iwae_samples``.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jgen import data
+from jgen import metrics
+from jgen.models import VAE
+from jgen.models import VQVAE
+from jgen.models import Codebook
+from jgen.models import ConvDecoder
+from jgen.models import ConvEncoder
+from jgen.models import MLPDecoder
+from jgen.models import MLPEncoder
+from jgen.models import VQDecoder
+from jgen.models import VQEncoder
+from jgen.models.decoders import LIKELIHOODS
+from jgen.tasks import vae_figures
+from jgen.tasks.base import Task
+from jgen.tasks.base import batched
+from jgen.tasks.base import check_choices
+from jgen.tasks.base import check_positive
+from jgen.tasks.base import learning_rate
+from jgen.tasks.base import load_arrays
+from jgen.tasks.base import preprocess_eval_images
+from jgen.train import parallel
+from jgen.train import rng
+from jgen.train.vae_step import CORRUPTIONS
+from jgen.train.vae_step import OBJECTIVES
+from jgen.train.vae_step import VAEState
+from jgen.train.vae_step import create_vae_state
+from jgen.train.vae_step import reconstruct
+from jgen.train.vae_step import vae_train_step
+from jgen.train.vae_step import vq_codebook
+
+ARCHITECTURES = ("mlp", "conv", "vq")
+
+
+def validate(config, info) -> None:
+  if info.is_toy:
+    raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; the vae task needs images.")
+  check_choices({
+      "data.preprocess": (config.data.preprocess, data.PREPROCESSING),
+      "model.arch": (config.model.arch, ARCHITECTURES),
+      "model.likelihood": (config.model.likelihood, LIKELIHOODS),
+      "loss.objective": (config.loss.objective, OBJECTIVES),
+      "loss.corruption": (config.loss.corruption, CORRUPTIONS),
+  })
+  if (config.model.arch == "vq") != (config.loss.objective == "vqvae"):
+    raise ValueError(
+        f"model.arch={config.model.arch!r} does not fit loss.objective="
+        f"{config.loss.objective!r}: the 'vqvae' objective goes with the 'vq' arch.")
+  if info.binary and config.data.preprocess != "binary":
+    raise ValueError(f"{info.name} is already binary: use data.preprocess='binary'.")
+  if config.model.likelihood == "bernoulli" and config.data.preprocess == "symmetric":
+    raise ValueError("A Bernoulli decoder needs data in [0, 1]; data.preprocess="
+                     "'symmetric' gives [−1, 1].")
+  if config.model.likelihood == "logistic" and config.data.preprocess != "symmetric":
+    raise ValueError("The discretized logistic likelihood needs data.preprocess='symmetric'.")
+  if config.model.conditional and not info.has_labels:
+    raise ValueError(f"{info.name} has no labels in TFDS; a conditional VAE needs "
+                     "data.name='mnist' (e.g. with data.preprocess='dynamic_binarize').")
+  check_positive(config, "model.latent_dim", "loss.num_samples", "eval.batch_size",
+                 "eval.iwae_samples", "eval.periodic_iwae_samples")
+
+
+def build_model(config, info):
+  """The configured ``VAE`` or ``VQVAE`` module."""
+  m = config.model
+  num_classes = info.num_classes if m.conditional else 0
+  head = {"likelihood": m.likelihood}
+  if m.likelihood == "gaussian":
+    head.update(variance=m.variance, fixed_log_var=m.fixed_log_var)
+  if m.arch == "vq":
+    return VQVAE(VQEncoder(embedding_dim=m.code_dim, features=m.base_features),
+                 VQDecoder(info.shape, features=m.base_features, **head),
+                 Codebook(num_codes=m.num_codes, dim=m.code_dim))
+  if m.arch == "mlp":
+    hidden = (m.hidden, m.hidden)
+    return VAE(MLPEncoder(m.latent_dim, hidden=hidden, num_classes=num_classes),
+               MLPDecoder(info.shape, hidden=hidden, num_classes=num_classes, **head))
+  return VAE(ConvEncoder(m.latent_dim, base_features=m.base_features,
+                         image_size=info.shape[0], num_classes=num_classes),
+             ConvDecoder(info.shape, base_features=m.base_features, num_classes=num_classes,
+                         **head))
+
+
+def init_state(config, info) -> VAEState:
+  example = jnp.zeros((2, *info.shape))
+  if config.model.conditional:
+    example = (example, jnp.zeros((2,), jnp.int32))
+  return create_vae_state(jax.random.key(config.seed), build_model(config, info),
+                          optax.adam(learning_rate(config)), example=example,
+                          ema_codebook=config.model.ema_codebook)
+
+
+def train_step(config, info):
+  del info
+
+  def step(state, batch, axis_name=None):
+    images = batch["image"]
+    key = rng.stream_key(rng.step_key(state.base_key, state.step), "binarize")
+    keys = parallel.example_keys(key, images.shape[0], axis_name)
+    inputs = {"x": data.preprocess_images(images, config.data.preprocess, keys)}
+    if config.model.conditional:
+      inputs["label"] = batch["label"].astype(jnp.int32)
+    return vae_train_step(
+        state, inputs, objective=config.loss.objective, beta=config.loss.beta,
+        num_samples=config.loss.num_samples, corruption_kind=config.loss.corruption,
+        corruption_level=config.loss.corruption_level,
+        commitment_cost=config.loss.commitment_cost, axis_name=axis_name)
+  return step
+
+
+def test_data(config, num_examples: int = -1) -> dict[str, np.ndarray]:
+  """The preprocessed evaluation split: ``{'x': float, 'label': int32}`` (if labelled)."""
+  split = load_arrays(config, config.eval.split)
+  n = num_examples if num_examples > 0 else split["image"].shape[0]
+  key = rng.stream_key(jax.random.key(config.seed), "binarize")
+  out = {"x": preprocess_eval_images(config, split["image"][:n], key)}
+  if "label" in split:
+    out["label"] = split["label"][:n].astype(np.int32)
+  return out
+
+
+def _is_likelihood_model(config) -> bool:
+  return config.model.arch != "vq" and config.loss.objective not in ("ae", "dae")
+
+
+def evaluate(config, state: VAEState, test, *, iwae_samples: int) -> dict[str, float]:
+  """Test metrics of ``state`` on ``test`` (see the module docstring)."""
+  kind, y_key = config.data.preprocess, "label" if config.model.conditional else None
+
+  @jax.jit  # The state is an argument: closed over, its weights became XLA constants.
+  def batch_metrics(state, batch, key):
+    x, y = batch["x"], batch.get(y_key)
+    out, indices = reconstruct(state, x, y)
+    # The image the model outputs is its mean, in [0, 1] intensity.
+    recon = jnp.clip(data.to_unit_interval(out.mean(), kind), 0.0, 1.0)
+    result = {"sq_err": metrics.reconstruction_mse(data.to_unit_interval(x, kind), recon)}
+    if indices is not None:
+      result["indices"] = indices
+    if _is_likelihood_model(config):
+      params = {"params": state.params}
+      result["log_px"], result["elbo"] = metrics.importance_weighted_log_likelihood(
+          lambda x: state.apply_fn(params, x, y, method="encode"),
+          lambda z, x: state.apply_fn(params, z, y, method="decode").log_prob(x),
+          x, key, num_samples=iwae_samples,
+          chunk_size=min(config.eval.iwae_chunk, iwae_samples))
+    return result
+
+  arrays = {k: v for k, v in test.items() if k == "x" or k == y_key}
+  per_example = batched(lambda b, k: batch_metrics(state, b, k), arrays,
+                        config.eval.batch_size, rng.stream_key(state.base_key, "eval"))
+  results = {"test_reconstruction_mse": float(per_example["sq_err"].mean()),
+             "num_test_examples": int(test["x"].shape[0])}
+  if "indices" in per_example:
+    results["test_codebook_perplexity"] = metrics.codebook_perplexity(
+        per_example["indices"], config.model.num_codes)
+  if _is_likelihood_model(config):
+    nll = -float(per_example["log_px"].mean())
+    results |= {"test_nll_iwae": nll, "test_negative_elbo": -float(per_example["elbo"].mean()),
+                "test_bits_per_dim_iwae": float(metrics.bits_per_dim(
+                    nll, int(np.prod(test["x"].shape[1:])))),
+                "iwae_samples": iwae_samples}
+  return results
+
+
+def evaluators(config, info):
+  del info
+  full = test_data(config, config.eval.num_examples)
+  periodic = {k: v[:config.eval.periodic_num_examples] for k, v in full.items()}
+
+  def evaluator(state, final):
+    if final:
+      return evaluate(config, state, full, iwae_samples=config.eval.iwae_samples)
+    return evaluate(config, state, periodic, iwae_samples=config.eval.periodic_iwae_samples)
+  return [evaluator]
+
+
+def figures(config, info):
+  return vae_figures.make_figures(config, info, test_data(config, 16))
+
+
+def sample(config, info, state: VAEState, key, num: int) -> np.ndarray:
+  """Prior samples (decoder means) as uint8 NHWC; a CVAE's labels cycle 0-9.
+
+  Gaussian-latent models decode ``z ~ N(0, I)``; a VQ-VAE decodes codes drawn
+  uniformly (it has no learned prior yet).
+  """
+  @jax.jit
+  def draw(state, key, labels):
+    params = {"params": state.params}
+    if config.model.arch == "vq":
+      codes = jax.random.randint(key, (labels.shape[0], info.shape[0] // 4,
+                                       info.shape[1] // 4), 0, config.model.num_codes)
+      return state.apply_fn(params, jnp.take(vq_codebook(state), codes, axis=0),
+                            method="decode").mean()
+    z = jax.random.normal(key, (labels.shape[0], config.model.latent_dim))
+    y = labels if config.model.conditional else None
+    return state.apply_fn(params, z, y, method="decode").mean()
+
+  chunk = 500
+  out = [draw(state, jax.random.fold_in(key, i),
+              jnp.arange(start, min(start + chunk, num)) % max(info.num_classes, 1))
+         for i, start in enumerate(range(0, num, chunk))]
+  return np.asarray(data.to_uint8(jnp.concatenate(out), config.data.preprocess))
+
+
+TASK = Task(name="vae", validate=validate, init_state=init_state, train_step=train_step,
+            evaluators=evaluators, figures=figures, sample=sample)
