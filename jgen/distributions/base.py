@@ -20,7 +20,6 @@ check there would reject those.
 import operator
 
 from flax import struct
-import jax
 import jax.numpy as jnp
 
 from jgen.typing import Array
@@ -29,7 +28,15 @@ from jgen.typing import PRNGKey
 
 
 def sum_event(values: Array, event_ndims: int) -> Array:
-  """Sums the last ``event_ndims`` dims of ``values``."""
+  """Sums the last ``event_ndims`` dims of ``values``: ``Σ_event values``.
+
+  Args:
+    values: ``(*batch, *event)`` elementwise values, e.g. log-probabilities.
+    event_ndims: the number of trailing dims summed over, in ``[0, values.ndim]``.
+
+  Returns:
+    ``(*batch,)``; ``values`` itself when ``event_ndims == 0``.
+  """
   if event_ndims == 0:
     return values
   return values.sum(axis=tuple(range(values.ndim - event_ndims, values.ndim)))

@@ -34,10 +34,13 @@ class Categorical(Distribution):
     Section 5.3 (a 256-way softmax per sub-pixel). arXiv:1601.06759.
 
   Example:
+    >>> import jax
     >>> import jax.numpy as jnp
     >>> from jgen.distributions import Categorical
-    >>> d = Categorical(jnp.zeros((2, 4, 256)), event_ndims=1)
-    >>> d.log_prob(jnp.zeros((2, 4), jnp.int32)).shape, float(d.mean()[0, 0])
+    >>> d = Categorical(jnp.zeros((2, 4, 256)), event_ndims=1)  # 256 levels per pixel
+    >>> log_prob, mean = jax.jit(lambda d, x: (d.log_prob(x), d.mean()))(
+    ...     d, jnp.zeros((2, 4), jnp.int32))
+    >>> log_prob.shape, float(mean[0, 0])
     ((2,), 127.5)
   """
 

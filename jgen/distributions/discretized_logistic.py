@@ -105,10 +105,13 @@ class DiscretizedLogistic(Distribution):
     NeurIPS 2016. arXiv:1606.04934.
 
   Example:
+    >>> import jax
     >>> import jax.numpy as jnp
     >>> from jgen.distributions import DiscretizedLogistic
     >>> d = DiscretizedLogistic(jnp.full((2, 4, 4, 3), -6.5), -2.0, event_ndims=3)
-    >>> d.log_prob(-jnp.ones((2, 4, 4, 3))).shape, round(float(d.mean()[0, 0, 0, 0]), 4)
+    >>> x = -jnp.ones((2, 4, 4, 3))  # black pixels
+    >>> log_prob, mean = jax.jit(lambda d, x: (d.log_prob(x), d.mean()))(d, x)
+    >>> log_prob.shape, round(float(mean[0, 0, 0, 0]), 4)
     ((2,), -1.0)
   """
 
@@ -164,8 +167,9 @@ class DiscretizedLogistic(Distribution):
   def mean(self) -> Array:
     """``Σ_k c_k·P(c_k)``, the exact mean of the discretised distribution.
 
-    Computed as ``−1 + 2h Σ_{k≥1} P(X ≥ c_k)`` (see ``_discretized_logistic_mean``), in
-    ``[−1, 1]`` for any location: ``μ = −6.5`` with a small scale gives ≈ −1.
+    Computed as ``−1 + 2h Σ_{k=1}^{n−1} P(X ≥ c_k)`` (the CDF differences summed by
+    parts: a sum of sigmoids, no cancellation), so it lies in ``[−1, 1]`` for any
+    location: ``μ = −6.5`` with a small scale gives ≈ −1.
 
     Returns:
       ``(*batch, *event)``.

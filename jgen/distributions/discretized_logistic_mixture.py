@@ -56,11 +56,14 @@ class DiscretizedLogisticMixture(Distribution):
     Section 2.1. arXiv:1701.05517.
 
   Example:
+    >>> import jax
     >>> import jax.numpy as jnp
     >>> from jgen.distributions import DiscretizedLogisticMixture
-    >>> d = DiscretizedLogisticMixture(
-    ...     jnp.zeros((2, 8, 8, 3, 5)), jnp.zeros((2, 8, 8, 3, 5)), -3.0, event_ndims=3)
-    >>> d.log_prob(jnp.zeros((2, 8, 8, 3))).shape, d.mean().shape
+    >>> params = jnp.zeros((2, 8, 8, 3, 5))  # 5 components per sub-pixel
+    >>> d = DiscretizedLogisticMixture(params, params, -3.0, event_ndims=3)
+    >>> log_prob, mean = jax.jit(lambda d, x: (d.log_prob(x), d.mean()))(
+    ...     d, jnp.zeros((2, 8, 8, 3)))
+    >>> log_prob.shape, mean.shape
     ((2,), (2, 8, 8, 3))
   """
 

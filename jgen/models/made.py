@@ -46,7 +46,8 @@ def made_masks(key: PRNGKey | None, num_inputs: int, hidden: Sequence[int], *,
   ``ordering = (0, 1, …, D−1)``, and hidden degrees are spread evenly,
   ``m^l(k) = 1 + k mod (D − 1)``. With a key, the ordering is a uniform random
   permutation (if ``order_agnostic``) and the hidden degrees are drawn uniformly (if
-  ``connectivity_agnostic``), all with ``jax.random``: jittable with a traced key.
+  ``connectivity_agnostic``), all from one ``jax.random.bits`` draw: jittable with a
+  traced key.
 
   Args:
     key: a PRNG key, or None for the deterministic masks.
@@ -74,22 +75,27 @@ def made_masks(key: PRNGKey | None, num_inputs: int, hidden: Sequence[int], *,
     raise ValueError(f"made_masks needs num_inputs >= 2; got {d}.")
   if any(w < 1 for w in hidden):
     raise ValueError(f"made_masks needs hidden widths >= 1; got {hidden}.")
-  keys = [None] * (1 + len(hidden)) if key is None else list(
-      jax.random.split(key, 1 + len(hidden)))
-  if key is not None and order_agnostic:
-    ordering = jax.random.permutation(keys[0], d).astype(jnp.int32)
+  # One draw of random bits for the ordering and every hidden degree: XLA:CPU compiles
+  # each threefry call separately and slowly, so this keeps a train step's compile short.
+  bits = None if key is None else jax.random.bits(key, (d + sum(hidden),), jnp.uint32)
+  if bits is not None and order_agnostic:
+    # Sorting i.i.d. 32-bit keys, as jax.random.permutation does (in one round for
+    # D ≤ 1625); a tie, of probability < D²/2^33, keeps the natural order of the pair.
+    ordering = jnp.argsort(bits[:d]).astype(jnp.int32)
   else:
     ordering = jnp.arange(d, dtype=jnp.int32)
   input_degrees = jnp.argsort(ordering).astype(jnp.int32) + 1
-  degrees, masks = input_degrees, []
-  for width, layer_key in zip(hidden, keys[1:], strict=True):
-    if key is not None and connectivity_agnostic:
+  degrees, masks, start = input_degrees, [], d
+  for width in hidden:
+    if bits is not None and connectivity_agnostic:
       low = degrees.min()  # Lower degrees would give units connected to no input.
-      new = jax.random.randint(layer_key, (width,), low, d, dtype=jnp.int32)
+      # Uniform on {low, …, D − 1}; the modulo bias is below D/2^32.
+      span = (d - low).astype(jnp.uint32)
+      new = low + (bits[start:start + width] % span).astype(jnp.int32)
     else:
       new = 1 + jnp.arange(width, dtype=jnp.int32) % (d - 1)
     masks.append((new[None, :] >= degrees[:, None]).astype(jnp.float32))
-    degrees = new
+    degrees, start = new, start + width
   masks.append((input_degrees[None, :] > degrees[:, None]).astype(jnp.float32))
   return masks, ordering
 
@@ -253,7 +259,8 @@ class MADE(nn.Module):
     Starting from ``x = 0``, for ``t = 0..D−1`` (a ``jax.lax.fori_loop``): compute the
     logits of ``x``, and set ``x_d ~ Bernoulli(σ(l_d))`` for ``d = ordering[t]``. Since
     ``l_d`` depends only on inputs before ``d`` in the ordering, all already drawn,
-    this draws from ``p(x)`` exactly.
+    this draws from ``p(x)`` exactly. Costs D full passes: ≈ 5 s for 100 samples of
+    (28, 28, 1) with ``hidden=(500,)`` on 2 CPU cores.
 
     Args:
       key: a PRNG key; position ``t`` uses the ``t``-th of ``split(key, D)``.

@@ -29,6 +29,8 @@ from jgen.typing import Array
 from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
+PREFIX_SUMS = ("scan", "cumsum")
+
 
 def _check_events(owner: str, x: Array, event_shape: tuple[int, ...]) -> None:
   if x.ndim != 1 + len(event_shape) or x.shape[1:] != event_shape:
@@ -59,6 +61,9 @@ class NADE(nn.Module):
   Attributes:
     event_shape: shape of one event, e.g. (28, 28, 1).
     hidden: ``H``, the number of hidden units.
+    prefix_sum: how ``__call__`` computes the ``a_i``: ``'scan'`` (the incremental
+      recursion; fastest on CPU) or ``'cumsum'`` (one vectorised exclusive prefix
+      sum over a (B, D, H) tensor). Same parameters, same logits.
 
   References:
     Larochelle, Murray. The Neural Autoregressive Distribution Estimator. AISTATS 2011.
@@ -79,6 +84,7 @@ class NADE(nn.Module):
 
   event_shape: Sequence[int]
   hidden: int = 500
+  prefix_sum: str = "scan"
 
   def setup(self):
     d, h = math.prod(self.event_shape), self.hidden
@@ -91,29 +97,52 @@ class NADE(nn.Module):
   def __call__(self, x: ArrayLike) -> Bernoulli:
     """The conditionals ``p(x_i = 1 | x_{<i})`` of every position, as one Bernoulli.
 
-    All pre-activations ``a_i = c + Σ_{j<i} x_j W_j`` come from one exclusive prefix
-    sum over ``i`` of ``x_j W_j`` (``jnp.cumsum`` shifted by one position): the
-    incremental ``a_{i+1} = a_i + W_i x_i`` vectorised, O(B·D·H) time and memory.
+    ``prefix_sum`` picks how the pre-activations ``a_i = c + Σ_{j<i} x_j W_j`` are
+    computed; both give the same logits ``l_i = b_i + V_i · σ(a_i)``:
+
+    - ``'cumsum'``: all at once, by an exclusive prefix sum over ``i`` of ``x_j W_j``
+      (``jnp.cumsum`` shifted by one position): the incremental
+      ``a_{i+1} = a_i + W_i x_i`` vectorised over a (B, D, H) tensor. Suits
+      accelerators; on XLA:CPU its gradient is slow (≈ 2–5 s per step for B = 100,
+      D = 784, H = 500 on 2 cores: reductions over the batch axis of a 39M-entry
+      tensor).
+    - ``'scan'``: the literal recursion, a ``jax.lax.scan`` over ``i`` carrying ``a``
+      (B, H) and emitting ``l_i``, so no (B, D, H) tensor is formed in the forward
+      pass; ≈ 5× faster than ``'cumsum'`` on CPU (≈ 0.3–0.9 s per value-and-grad step
+      at the sizes above).
 
     Args:
       x: (B, *event_shape) binary inputs in {0, 1}, any dtype (cast to float32).
 
     Returns:
-      ``Bernoulli(logits, event_ndims=len(event_shape))`` with logits (B, *event_shape),
-      ``logits_i = b_i + V_i · σ(a_i)``; its ``log_prob(x)`` (B,) is ``log p(x)``.
+      ``Bernoulli(logits, event_ndims=len(event_shape))`` with logits (B, *event_shape);
+      its ``log_prob(x)`` (B,) is ``log p(x)``.
 
     Raises:
-      ValueError: if ``x`` is not (B, *event_shape).
+      ValueError: if ``x`` is not (B, *event_shape), or ``prefix_sum`` is unknown.
     """
     x = jnp.asarray(x)
     event_shape = tuple(self.event_shape)
     _check_events("NADE", x, event_shape)
     x_flat = x.reshape(x.shape[0], -1).astype(jnp.float32)
-    contributions = x_flat[:, :, None] * self.W  # (B, D, H): x_j W_j.
-    # Exclusive prefix sum: a_i sees x_j for j < i only (a_1 = c).
-    prefix = jnp.cumsum(contributions[:, :-1], axis=1)
-    a = self.c + jnp.concatenate([jnp.zeros_like(contributions[:, :1]), prefix], axis=1)
-    logits = self.b + jnp.einsum("bdh,dh->bd", jax.nn.sigmoid(a), self.V)
+    w, v, b, c = self.W, self.V, self.b, self.c  # Read outside the scan body.
+    if self.prefix_sum == "cumsum":
+      contributions = x_flat[:, :, None] * w  # (B, D, H): x_j W_j.
+      # Exclusive prefix sum: a_i sees x_j for j < i only (a_1 = c).
+      prefix = jnp.cumsum(contributions[:, :-1], axis=1)
+      a = c + jnp.concatenate([jnp.zeros_like(contributions[:, :1]), prefix], axis=1)
+      logits = b + jnp.einsum("bdh,dh->bd", jax.nn.sigmoid(a), v)
+    elif self.prefix_sum == "scan":
+      def step(a, inputs):
+        x_i, w_i, v_i = inputs
+        return a + x_i[:, None] * w_i, jax.nn.sigmoid(a) @ v_i
+
+      a_1 = jnp.broadcast_to(c, (x_flat.shape[0], self.hidden))
+      _, logits = jax.lax.scan(step, a_1, (x_flat.T, w, v))  # logits (D, B).
+      logits = b + logits.T
+    else:
+      raise ValueError(
+          f"NADE: prefix_sum must be one of {PREFIX_SUMS}; got {self.prefix_sum!r}.")
     return Bernoulli(logits.reshape(x.shape), event_ndims=len(event_shape))
 
   def sample(self, key: PRNGKey, num_samples: int,

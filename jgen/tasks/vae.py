@@ -74,6 +74,7 @@ def validate(config, info) -> None:
                      "data.name='mnist' (e.g. with data.preprocess='dynamic_binarize').")
   check_positive(config, "model.latent_dim", "loss.num_samples", "eval.batch_size",
                  "eval.iwae_samples", "eval.periodic_iwae_samples")
+  learning_rate(config)  # Checks optim.lr and optim.schedule.
 
 
 def build_model(config, info):

@@ -12,7 +12,8 @@ import jax
 import numpy as np
 import pytest
 
-from jgen.train import gan
+from jgen import data
+from jgen.tasks import gan
 from jgen.train.checkpoint import Checkpointer
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -103,7 +104,7 @@ def _final_state(workdir):
   config = gan_ring8.get_config("tiny")
   config.training.ema_decay = 0.99
   ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
-  state, _ = ckpt.restore_latest(gan.make_state(config, (2,)))
+  state, _ = ckpt.restore_latest(gan.init_state(config, data.dataset_info("ring8")))
   ckpt.close()
   return state
 
@@ -152,8 +153,8 @@ def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
   samples = np.load(workdir / "samples.npz")["samples"]
   assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
   figures = {p.name for p in (workdir / "figures").iterdir()}
-  assert {"samples_0000006.png", "interpolation_linear.png",
-          "interpolation_slerp.png"} <= figures
+  assert {"samples_0000006.png", "interpolation_linear_0000006.png",
+          "interpolation_slerp_0000006.png"} <= figures
   assert _checkpoint_steps(workdir) == [3, 6]
 
 

@@ -42,20 +42,21 @@ def _run(workdir, config, npz_dir, tfds_dir, *flags):
   return proc
 
 
-COMMON = {"reconstructions.png", "prior_samples.png", "latent_traversal.png",
-          "interpolation_linear.png", "interpolation_slerp.png", "editing.png"}
+COMMON = {"reconstructions", "prior_samples", "latent_traversal",
+          "interpolation_linear", "interpolation_slerp", "editing"}
 
 
 @pytest.mark.parametrize("variant,figures,has_nll", [
-    ("tiny", COMMON | {"manifold.png"}, True),  # VAE, 2-D latent.
+    ("tiny", COMMON | {"manifold"}, True),  # VAE, 2-D latent.
     ("tiny,iwae", COMMON, True),
-    ("tiny,cvae", COMMON | {"style_transfer.png"}, True),
-    ("tiny,dae", COMMON | {"denoising_corrupted_denoised_clean.png"}, False),
+    ("tiny,cvae", COMMON | {"style_transfer"}, True),
+    ("tiny,dae", COMMON | {"denoising_corrupted_denoised_clean"}, False),
 ])
 def test_variants_write_their_figures(tmp_path, npz_dir, variant, figures, has_nll):
   workdir = tmp_path / "run"
   _run(workdir, f"{CONFIGS / 'vae_binarized_mnist.py'}:{variant}", npz_dir, tmp_path / "tfds")
-  assert figures <= {p.name for p in (workdir / "figures").iterdir()}
+  assert {f"{name}_0000006.png" for name in figures} <= {
+      p.name for p in (workdir / "figures").iterdir()}
   samples = np.load(workdir / "samples.npz")["samples"]
   assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
   summary = json.loads((workdir / "summary.json").read_text())
@@ -70,7 +71,7 @@ def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir):
   workdir = tmp_path / "vq"
   config = f"{CONFIGS / 'vqvae_fashion_mnist.py'}:tiny,ema"
   _run(workdir, config, npz_dir, tmp_path / "tfds")
-  assert {"reconstructions.png", "codebook_usage.png"} <= {
+  assert {"reconstructions_0000006.png", "codebook_usage_0000006.png"} <= {
       p.name for p in (workdir / "figures").iterdir()}
   summary = json.loads((workdir / "summary.json").read_text())
   assert 0 < summary["test_reconstruction_mse"] < 1
@@ -83,7 +84,8 @@ def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir):
 def test_conv_vae_with_logistic_decoder_reports_bits_per_dim(tmp_path, npz_dir):
   workdir = tmp_path / "conv"
   _run(workdir, f"{CONFIGS / 'vae_fashion_mnist.py'}:tiny", npz_dir, tmp_path / "tfds")
-  assert COMMON <= {p.name for p in (workdir / "figures").iterdir()}
+  assert {f"{name}_0000006.png" for name in COMMON} <= {
+      p.name for p in (workdir / "figures").iterdir()}
   summary = json.loads((workdir / "summary.json").read_text())
   assert 0 < summary["test_reconstruction_mse"] < 1
   # Finite and positive (6 steps on random pixels need not beat uniform's 8 bits/dim).

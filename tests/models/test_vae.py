@@ -15,7 +15,7 @@ import pytest
 from jgen.models import decoders
 from jgen.models import encoders
 from jgen.models.decoders import ConvDecoder
-from jgen.models.decoders import DecoderOutput
+from jgen import distributions
 from jgen.models.decoders import MLPDecoder
 from jgen.models.decoders import VQDecoder
 from jgen.models.encoders import ConvEncoder
@@ -23,7 +23,7 @@ from jgen.models.encoders import MLPEncoder
 from jgen.models.encoders import VQEncoder
 from jgen.models.mlp import count_params
 from jgen.models.vae import VAE
-from jgen.models.vae import Codebook
+from jgen.models.vq import Codebook
 
 B, LATENT = 3, 20
 SHAPES = [(28, 28, 1), (32, 32, 3)]
@@ -108,22 +108,20 @@ def test_gaussian_encoder_shapes(cls, shape, num_classes):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("cls", [MLPDecoder, ConvDecoder])
-@pytest.mark.parametrize("likelihood,variance,fields", [
-    ("bernoulli", "learned", ("logits",)),
-    ("gaussian", "learned", ("mean", "log_var")),
-    ("gaussian", "fixed", ("mean", "log_var")),
-    ("logistic", "learned", ("mean", "log_scale")),
+@pytest.mark.parametrize("likelihood,variance,kind,fields", [
+    ("bernoulli", "learned", distributions.Bernoulli, ("logits",)),
+    ("gaussian", "learned", distributions.Normal, ("loc", "log_var")),
+    ("gaussian", "fixed", distributions.Normal, ("loc", "log_var")),
+    ("logistic", "learned", distributions.DiscretizedLogistic, ("loc", "log_scale")),
 ])
-def test_decoder_head_shapes(cls, shape, likelihood, variance, fields):
+def test_decoder_head_shapes(cls, shape, likelihood, variance, kind, fields):
   decoder = cls(shape, likelihood=likelihood, variance=variance)
   z = _spec(B, LATENT)
   out = jax.eval_shape(decoder.apply, _init_shapes(decoder, z), z)
-  assert isinstance(out, DecoderOutput) and out.likelihood == likelihood
-  for name, value in out._asdict().items():
-    if name in fields:
-      assert value.shape == (B,) + shape and value.dtype == jnp.float32, name
-    else:
-      assert value is None, name
+  assert type(out) is kind and out.event_ndims == 3  # (H, W, C) events, batch (B,).
+  for name in fields:
+    value = getattr(out, name)
+    assert value.shape == (B,) + shape and value.dtype == jnp.float32, name
 
 
 @pytest.mark.parametrize("shape,grid", [((28, 28, 1), 7), ((32, 32, 3), 8)])
@@ -134,7 +132,7 @@ def test_vq_encoder_and_decoder_shapes(shape, grid):
   z_e = jax.eval_shape(encoder.apply, _init_shapes(encoder, x), x)
   assert z_e.shape == (B, grid, grid, 16) and z_e.dtype == jnp.float32
   out = jax.eval_shape(decoder.apply, _init_shapes(decoder, z_e), z_e)
-  assert out.mean.shape == out.log_scale.shape == (B,) + shape
+  assert out.loc.shape == out.log_scale.shape == (B,) + shape
   with pytest.raises(ValueError, match="divisible by 4"):
     encoder.init(jax.random.key(0), jnp.zeros((1, 30, 30, 1)))
   with pytest.raises(ValueError, match=f"expects embeddings \\(B, {grid}, {grid}, D\\)"):
@@ -146,7 +144,7 @@ def test_heads_split_into_distinct_parameters():
   for likelihood, second in [("gaussian", "log_var"), ("logistic", "log_scale")]:
     decoder = MLPDecoder((28, 28, 1), hidden=(16,), likelihood=likelihood)
     out = jax.jit(decoder.apply)(_params(decoder, z), z)
-    assert np.abs(out.mean - getattr(out, second)).min() > 0  # Two outputs per pixel.
+    assert np.abs(out.loc - getattr(out, second)).min() > 0  # Two outputs per pixel.
 
 
 def test_fixed_variance_is_a_constant_without_parameters():
@@ -205,13 +203,13 @@ def test_vae_composition_and_gradients_reach_every_parameter():
 
   def loss(params):
     out, mean, log_var = vae.apply(params, x, LABELS)
-    return jnp.sum(out.mean**2 + out.log_var) + jnp.sum(mean**2 + log_var), (out, mean)
+    return jnp.sum(out.loc**2 + out.log_var) + jnp.sum(mean**2 + log_var), (out, mean)
   grads, (out, mean) = jax.jit(jax.grad(loss, has_aux=True))(params)
   for path, g in jax.tree_util.tree_leaves_with_path(grads):
     assert np.isfinite(g).all() and np.abs(g).max() > 0, jax.tree_util.keystr(path)
   # __call__ decodes the posterior mean: the same as method="decode" on it.
   decoded = jax.jit(lambda p, z: vae.apply(p, z, LABELS, method="decode"))(params, mean)
-  np.testing.assert_allclose(decoded.mean, out.mean, atol=1e-5)
+  np.testing.assert_allclose(decoded.loc, out.loc, atol=1e-5)
 
 
 def test_vae_methods_are_its_parts():

@@ -1,4 +1,4 @@
-"""Tests for the VAE driver's evaluation: reconstruction error, code usage, likelihood."""
+"""Tests for the VAE task's evaluation: reconstruction error, code usage, likelihood."""
 
 import math
 
@@ -10,7 +10,10 @@ import pytest
 from experiments.configs import vae_binarized_mnist
 from experiments.configs import vae_fashion_mnist
 from experiments.configs import vqvae_fashion_mnist
-from jgen.train import vae
+from jgen import data
+from jgen.tasks import vae
+from jgen.train import trainer
+from jgen.train.vae_step import reconstruct
 
 
 def _images(n=40, seed=0):
@@ -25,28 +28,29 @@ def _small_eval(config):
 
 def test_vq_reconstruct_uses_the_ema_codebook():
   config = vqvae_fashion_mnist.get_config("tiny,ema")
-  state = vae.make_state(config)
+  state = vae.init_state(config, data.dataset_info(config.data.name))
   params = {"params": state.params}
   book = np.asarray(state.ema_codebook.codebook)
   assert not np.allclose(book, state.apply_fn(params, method="codes"))
-  x = vae.preprocess(config, jnp.asarray(_images(8)))
-  out, indices = vae.reconstruct(config, state, x)
+  x = data.preprocess_images(jnp.asarray(_images(8)), config.data.preprocess)
+  out, indices = reconstruct(state, x)
   z_e = np.asarray(state.apply_fn(params, x, method="encode"))
   nearest = np.square(z_e[..., None, :] - book).sum(-1).argmin(-1)
   np.testing.assert_array_equal(indices, nearest)
-  expected = state.apply_fn(params, jnp.asarray(book[nearest]), method="decode").mean
-  np.testing.assert_allclose(out.mean, expected, rtol=1e-5, atol=1e-6)
+  expected = state.apply_fn(params, jnp.asarray(book[nearest]), method="decode").mean()
+  np.testing.assert_allclose(out.mean(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_evaluate_vqvae_reconstruction_error_and_perplexity():
   config = _small_eval(vqvae_fashion_mnist.get_config("tiny"))
-  state = vae.make_state(config)
+  state = vae.init_state(config, data.dataset_info(config.data.name))
   images = _images()
-  x = vae.preprocess(config, jnp.asarray(images))
-  results = vae.evaluate(config, state, {"x": np.asarray(x)})
-  out, indices = vae.reconstruct(config, state, x)
+  x = data.preprocess_images(jnp.asarray(images), config.data.preprocess)
+  results = vae.evaluate(config, state, {"x": np.asarray(x)},
+                         iwae_samples=config.eval.iwae_samples)
+  out, indices = reconstruct(state, x)
   # Data scale 'unit' is already [0, 1]: the error is against the raw pixels / 255.
-  mse = np.mean(np.square(np.clip(np.asarray(out.mean, np.float64), 0, 1) - images / 255.0))
+  mse = np.mean(np.square(np.clip(np.asarray(out.mean(), np.float64), 0, 1) - images / 255.0))
   assert results["test_reconstruction_mse"] == pytest.approx(mse, rel=1e-5)
   p = np.bincount(np.asarray(indices).ravel()) / np.asarray(indices).size
   p = p[p > 0]
@@ -57,19 +61,22 @@ def test_evaluate_vqvae_reconstruction_error_and_perplexity():
 
 def test_evaluate_logistic_vae_in_unit_scale_and_bits_per_dim():
   config = _small_eval(vae_fashion_mnist.get_config("tiny"))
-  state = vae.make_state(config)
+  state = vae.init_state(config, data.dataset_info(config.data.name))
   # Push the logistic locations above 1 (as edge bins let trained models do): the
-  # error is of the image the model outputs, the location clipped to the pixel range.
+  # error is of the image the model outputs, the mean of the discretized logistic.
   params = jax.tree_util.tree_map_with_path(
       lambda path, v: v + 3.0 if "SubPixelConvTranspose_1" in jax.tree_util.keystr(path)
       and jax.tree_util.keystr(path).endswith("['bias']") else v, state.params)
   state = state.replace(params=params)
   images = _images()
-  x = vae.preprocess(config, jnp.asarray(images))
+  x = data.preprocess_images(jnp.asarray(images), config.data.preprocess)
   assert float(x.min()) < 0  # Symmetric data, [−1, 1]: the MSE must undo the scaling.
-  results = vae.evaluate(config, state, {"x": np.asarray(x)})
-  mean = np.asarray(vae.reconstruct(config, state, x)[0].mean, np.float64)
-  assert (mean > 1).mean() > 0.5
+  results = vae.evaluate(config, state, {"x": np.asarray(x)},
+                         iwae_samples=config.eval.iwae_samples)
+  p_x = reconstruct(state, x)[0]
+  assert (np.asarray(p_x.loc) > 1).mean() > 0.5
+  mean = np.asarray(p_x.mean(), np.float64)  # The discretized mean lies in [−1, 1].
+  assert mean.max() <= 1 and mean.min() >= -1
   mse = np.mean(np.square(np.clip((mean + 1) / 2, 0, 1) - images / 255.0))
   assert results["test_reconstruction_mse"] == pytest.approx(mse, rel=1e-5)
   nll = results["test_nll_iwae"]
@@ -79,18 +86,19 @@ def test_evaluate_logistic_vae_in_unit_scale_and_bits_per_dim():
 
 def test_deterministic_autoencoder_has_no_likelihood_bound():
   config = _small_eval(vae_binarized_mnist.get_config("tiny,ae"))
-  state = vae.make_state(config)
-  x = np.asarray(vae.preprocess(config, jnp.asarray(_images() > 127)))
-  results = vae.evaluate(config, state, {"x": x})
+  state = vae.init_state(config, data.dataset_info(config.data.name))
+  x = np.asarray(data.preprocess_images(jnp.asarray(_images() > 127), config.data.preprocess))
+  results = vae.evaluate(config, state, {"x": x},
+                         iwae_samples=config.eval.iwae_samples)
   assert set(results) == {"test_reconstruction_mse", "num_test_examples"}
 
 
 def test_cosine_schedule_decays_to_zero_and_bad_schedule_is_named():
   config = vae_binarized_mnist.get_config("tiny")
   config.training.num_steps = 4
-  state = vae.make_state(config)
-  batch = {"image": jnp.asarray(_images(16) > 127, jnp.uint8)[None]}
-  step = jax.jit(vae.make_step(config))
+  state = vae.init_state(config, data.dataset_info(config.data.name))
+  batch = {"image": jnp.asarray(_images(16) > 127, jnp.uint8)}
+  step = jax.jit(vae.train_step(config, None))
   for _ in range(4):
     before = state.params
     state, _ = step(state, batch)
@@ -102,4 +110,4 @@ def test_cosine_schedule_decays_to_zero_and_bad_schedule_is_named():
     np.testing.assert_array_equal(a, b)
   config.optim.schedule = "linear"
   with pytest.raises(ValueError, match=r"optim.schedule='linear'.*'constant', 'cosine'"):
-    vae.validate_config(config)
+    trainer.validate_config(config)

@@ -1,0 +1,148 @@
+"""End-to-end tests of `python -m experiments.main`, the one binary of every task."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jgen.train import trainer
+from jgen.train.checkpoint import Checkpointer
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CONFIGS = REPO / "experiments" / "configs"
+
+
+@pytest.fixture(name="npz_dir", scope="module")
+def _npz_dir(tmp_path_factory):
+  """A tiny binarized-MNIST archive with the keys of ../shared/data's."""
+  rng = np.random.default_rng(0)
+  folder = tmp_path_factory.mktemp("npz")
+  np.savez(folder / "binarized_mnist.npz",
+           **{f"x_{s}": rng.integers(0, 2, (n, 28, 28), dtype=np.uint8)
+              for s, n in (("train", 64), ("valid", 16), ("test", 32))})
+  return folder
+
+
+def _argv(workdir, config, npz_dir, *flags):
+  return [sys.executable, "-m", "experiments.main", f"--workdir={workdir}",
+          f"--config={config}", f"--config.data.npz_dir={npz_dir}",
+          f"--config.data.data_dir={pathlib.Path(npz_dir).parent / 'tfds'}", *flags]
+
+
+def _run(*argv, check=True, timeout=600):
+  proc = subprocess.run(list(argv), cwd=REPO, capture_output=True, text=True,
+                        timeout=timeout, check=False, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  if check and proc.returncode != 0:
+    raise AssertionError(proc.stderr[-4000:])
+  return proc
+
+
+def _checkpoint_steps(workdir):
+  ckpt = pathlib.Path(workdir) / "checkpoints"
+  return sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) if ckpt.exists() else []
+
+
+@pytest.mark.parametrize("config,nll_keys", [
+    ("nade_binarized_mnist.py:tiny", ["test_nll"]),
+    ("made_binarized_mnist.py:tiny,masks32", ["test_nll_1mask", "test_nll_32masks"]),
+])
+def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys):
+  workdir = tmp_path / "run"
+  proc = _run(*_argv(workdir, CONFIGS / config, npz_dir))
+  assert "step 6/6" in proc.stderr and "final evaluation at step 6" in proc.stderr
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert summary["step"] == 6 and summary["num_test_examples"] == 32
+  for key in nll_keys:  # Exact NLL of random binary pixels: about 784·log 2 = 543 nats.
+    assert 400 < summary[key] < 700, summary
+    assert summary[key.replace("nll", "bits_per_dim")] == pytest.approx(
+        summary[key] / (784 * np.log(2)))
+  samples = np.load(workdir / "samples.npz")["samples"]
+  assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
+  assert set(np.unique(samples)) <= {0, 255}
+  lines = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
+  # Periodic evaluation at step 3 (one mask), the final one at step 6.
+  periodic = [m for m in lines if any(k.startswith("eval_test_nll") for k in m)]
+  assert [m["step"] for m in periodic] == [3, 6]
+  assert [m["step"] for m in lines if "train_loss" in m] == [2, 4, 6]
+  assert {"samples_0000003.png", "samples_0000006.png"} <= {
+      p.name for p in (workdir / "figures").iterdir()}
+
+
+RESUME_CASES = {
+    # config, steps: long enough for the kill to land mid-run.
+    "gan": (f"{CONFIGS / 'gan_ring8.py'}:tiny", 1500, ["--config.training.ema_decay=0.99"]),
+    "vae": (f"{CONFIGS / 'vae_binarized_mnist.py'}:tiny,iwae", 600, []),
+    "likelihood": (f"{CONFIGS / 'made_binarized_mnist.py'}:tiny,masks32", 600,
+                   ["--config.eval.num_masks=(1,)"]),
+}
+
+
+@pytest.mark.parametrize("task", list(RESUME_CASES))
+def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path, npz_dir, task):
+  config, steps, extra = RESUME_CASES[task]
+  flags = [f"--config.training.num_steps={steps}", "--config.training.checkpoint_every=50",
+           "--config.training.log_every=500", "--config.eval.every=100000",
+           "--config.eval.num_samples=40", *extra]
+  straight, killed = tmp_path / "straight", tmp_path / "killed"
+  _run(*_argv(straight, config, npz_dir, *flags))
+
+  proc = subprocess.Popen(_argv(killed, config, npz_dir, *flags), cwd=REPO,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  deadline = time.time() + 300
+  while not _checkpoint_steps(killed) and time.time() < deadline and proc.poll() is None:
+    time.sleep(0.01)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  steps_at_kill = _checkpoint_steps(killed)
+  assert steps_at_kill and steps_at_kill[-1] < steps, steps_at_kill
+  assert not (killed / "summary.json").exists()
+
+  restarted = _run(*_argv(killed, config, npz_dir, *flags))
+  assert f"Restored checkpoint at step {steps_at_kill[-1]}" in restarted.stderr
+  np.testing.assert_array_equal(np.load(straight / "samples.npz")["samples"],
+                                np.load(killed / "samples.npz")["samples"])
+  final = [_final_state(w, config, flags) for w in (straight, killed)]
+  assert int(final[0].step) == int(final[1].step) == steps
+  for a, b in zip(jax.tree.leaves(final[0]), jax.tree.leaves(final[1]), strict=True):
+    np.testing.assert_array_equal(a, b)  # Params, optimizer states, EMA, key: bit-identical.
+
+
+def _final_state(workdir, config_arg, flags):
+  import importlib  # pylint: disable=g-import-not-at-top
+  path, _, variant = config_arg.partition(":")
+  module = importlib.import_module(f"experiments.configs.{pathlib.Path(path).stem}")
+  config = module.get_config(variant)
+  for flag in flags:  # Apply the overrides that change the state's structure.
+    name, value = flag[len("--config."):].split("=")
+    if name == "training.ema_decay":
+      config.training.ema_decay = float(value)
+  task = trainer.validate_config(config)
+  from jgen import data  # pylint: disable=g-import-not-at-top
+  ckpt = Checkpointer(pathlib.Path(workdir) / "checkpoints")
+  state, _ = ckpt.restore_latest(task.init_state(config, data.dataset_info(config.data.name)))
+  ckpt.close()
+  return state
+
+
+@pytest.mark.parametrize("flag,message", [
+    ("--config.task=flow", "task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"),
+    ("--config.model.arch=pixelcnn", "model.arch='pixelcnn' is not valid; choose from"),
+    ("--config.data.preprocess=unit", "data.preprocess='unit' is not valid; choose from"),
+    ("--config.eval.num_masks=(64,)", "eval.num_masks=(64,) must lie in [1, model.num_masks=1]"),
+    ("--config.optim.schedule=step", "optim.schedule='step' is not valid"),
+])
+def test_bad_values_fail_at_startup_with_one_message(tmp_path, npz_dir, flag, message):
+  config = f"{CONFIGS / 'made_binarized_mnist.py'}:tiny"
+  proc = _run(*_argv(tmp_path / "bad", config, npz_dir, flag), check=False, timeout=120)
+  assert proc.returncode != 0
+  assert message in proc.stderr, proc.stderr[-2000:]
+  assert "Traceback" not in proc.stderr
+  assert not (tmp_path / "bad").exists()
