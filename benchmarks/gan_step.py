@@ -19,7 +19,7 @@ import numpy as np
 
 from benchmarks import common
 from jgen import data
-from jgen.train import gan
+from jgen.tasks import gan
 from jgen.train import parallel
 
 _NPZ_DIR = flags.DEFINE_string(
@@ -39,8 +39,9 @@ def _config(use_subpixel: bool):
 def _bench_step(use_subpixel: bool, images: np.ndarray) -> dict:
   config = _config(use_subpixel)
   # The step exactly as the training loop runs it: pmapped over the local device(s).
-  state = parallel.replicate(gan.make_state(config, (28, 28, 1)))
-  step = parallel.pmap_step(gan.make_step(config))
+  info = data.dataset_info("mnist")
+  state = parallel.replicate(gan.init_state(config, info))
+  step = parallel.pmap_step(gan.train_step(config, info))
   rng = np.random.default_rng(0)
   batches = [{"image": images[rng.integers(0, len(images), _BATCH)][None, None]}
              for _ in range(4)]

@@ -3,7 +3,7 @@ r"""Mode coverage on ring8 and grid25 for several losses, averaged over seeds.
   python -m benchmarks.toy_modes [--losses=minimax,non_saturating,wgan_gp] \
       [--datasets=ring8,grid25] [--seeds=0,1,2] [--workdir=/tmp/toy_modes]
 
-Runs `jgen.train.gan.train_and_evaluate` with the default config
+Runs `jgen.train.trainer.train_and_evaluate` with the default config
 (experiments/configs/gan_ring8.py, `data.name` switched per dataset) for every
 combination, then prints a Markdown table of modes covered, % high-quality samples and
 reverse KL (VEEGAN / PacGAN protocol, 2,500 samples) as mean ± std over seeds, and one
@@ -21,7 +21,7 @@ from absl import logging
 import numpy as np
 
 from experiments.configs import gan_ring8
-from jgen.train import gan
+from jgen.train import trainer
 
 _LOSSES = flags.DEFINE_list("losses", ["minimax", "non_saturating", "wgan_gp"], "Losses.")
 _DATASETS = flags.DEFINE_list("datasets", ["ring8", "grid25"], "Toy datasets.")
@@ -52,7 +52,7 @@ def main(argv):
       for seed in map(int, _SEEDS.value):
         workdir = os.path.join(_WORKDIR.value, f"{dataset}_{loss}_{seed}")
         shutil.rmtree(workdir, ignore_errors=True)
-        summary = gan.train_and_evaluate(_config(dataset, loss, seed), workdir)
+        summary = trainer.train_and_evaluate(_config(dataset, loss, seed), workdir)
         run = {"dataset": dataset, "loss": loss, "seed": seed,
                **{k: summary[k] for k in ("modes_covered", "num_modes",
                                           "high_quality_fraction", "reverse_kl",

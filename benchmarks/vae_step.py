@@ -22,8 +22,10 @@ from benchmarks import common
 from experiments.configs import vae_binarized_mnist
 from experiments.configs import vae_fashion_mnist
 from experiments.configs import vqvae_fashion_mnist
+from jgen import data
+from jgen.tasks import vae
 from jgen.train import parallel
-from jgen.train import vae
+from jgen.train import trainer
 
 _CONFIGS = {
     "vae": lambda: vae_binarized_mnist.get_config(""),
@@ -36,7 +38,7 @@ _PREPROCESS = {"binarized_mnist": "binary"}
 
 _STEPS = flags.DEFINE_integer("steps", 200, "Timed steps.")
 _MODELS = flags.DEFINE_list("models", ["vae", "iwae"], f"Any of {sorted(_CONFIGS)}.")
-_DATASETS = flags.DEFINE_list("datasets", ["binarized_mnist"], f"Any of {vae.DATASETS}.")
+_DATASETS = flags.DEFINE_list("datasets", ["binarized_mnist"], "Image datasets of jgen.data.DATASETS.")
 
 
 def main(argv):
@@ -50,14 +52,15 @@ def main(argv):
         config.data.name = dataset
         if config.data.preprocess == "binary":  # The MLP VAE on other data: binarize.
           config.data.preprocess = _PREPROCESS.get(dataset, "dynamic_binarize")
-      vae.validate_config(config)
-      batch = config.data.batch_size
-      shape = vae.IMAGE_SHAPES[dataset]
-      state = parallel.replicate(vae.make_state(config))
-      step = parallel.pmap_step(vae.make_step(config))
+      trainer.validate_config(config)
+      info = data.dataset_info(dataset)
+      batch, shape = config.data.batch_size, info.shape
+      # The step exactly as the trainer runs it: pmapped over the local device(s).
+      state = parallel.replicate(vae.init_state(config, info))
+      step = parallel.pmap_step(vae.train_step(config, info))
       rng = np.random.default_rng(0)
       high = 2 if config.data.preprocess == "binary" else 256
-      batches = [{"image": rng.integers(0, high, (1, 1, batch, *shape), dtype=np.uint8)}
+      batches = [{"image": rng.integers(0, high, (1, batch, *shape), dtype=np.uint8)}
                  for _ in range(4)]
       timing = common.time_step(step, state, batches, _STEPS.value)
       print(json.dumps({"benchmark": "vae_train_step", "model": name, "dataset": dataset,

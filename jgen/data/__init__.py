@@ -9,10 +9,10 @@ from jgen.data.datasets import dataset_info
 from jgen.data.pipeline import BatchIterator
 from jgen.data.pipeline import GroupedBatches
 from jgen.data.pipeline import prefetch_to_device
+from jgen.data.preprocess import PREPROCESSING
 from jgen.data.preprocess import binarize_dynamic
 from jgen.data.preprocess import binarize_static
 from jgen.data.preprocess import dequantize_uniform
-from jgen.data.preprocess import PREPROCESSING
 from jgen.data.preprocess import inverse_scale_to_uint8
 from jgen.data.preprocess import preprocess_images
 from jgen.data.preprocess import scale_to_symmetric

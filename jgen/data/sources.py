@@ -197,9 +197,19 @@ def prepare_from_npz(name: str, npz_dir: str | os.PathLike, data_dir: str | os.P
   start = time.perf_counter()
   # A throwaway download dir, else an empty <data_dir>/downloads/ stays behind.
   with tempfile.TemporaryDirectory() as download_dir:
-    builder.download_and_prepare(
-        download_dir=download_dir,
-        download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    try:
+      builder.download_and_prepare(
+          download_dir=download_dir,
+          download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    except FileExistsError:
+      # Several processes of a multi-host run built into one shared data_dir at once:
+      # another one finished first, and its copy is the same.
+      fresh = _offline_builder_cls(name)(data_dir=os.fspath(data_dir),
+                                         file_format="array_record")
+      if not fresh.is_prepared():
+        raise
+      logging.info("%s was built by another process meanwhile.", name)
+      return
   logging.info("Built %s in %.1f s: %s.", name, time.perf_counter() - start,
                {s: info.num_examples for s, info in builder.info.splits.items()})
 

@@ -4,8 +4,8 @@ from flax import struct
 import jax
 import jax.numpy as jnp
 
-from jgen.distributions.base import _sample_shape
 from jgen.distributions.base import Distribution
+from jgen.distributions.base import _sample_shape
 from jgen.losses import bernoulli_log_likelihood
 from jgen.typing import Array
 from jgen.typing import ArrayLike

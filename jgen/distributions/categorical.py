@@ -4,9 +4,9 @@ from flax import struct
 import jax
 import jax.numpy as jnp
 
+from jgen.distributions.base import Distribution
 from jgen.distributions.base import _float
 from jgen.distributions.base import _sample_shape
-from jgen.distributions.base import Distribution
 from jgen.distributions.base import sum_event
 from jgen.typing import Array
 from jgen.typing import ArrayLike

@@ -4,11 +4,11 @@ from flax import struct
 import jax
 import jax.numpy as jnp
 
+from jgen.distributions.base import Distribution
 from jgen.distributions.base import _check_num_bins
 from jgen.distributions.base import _float
 from jgen.distributions.base import _param_shape
 from jgen.distributions.base import _sample_shape
-from jgen.distributions.base import Distribution
 from jgen.losses import discretized_logistic_log_likelihood
 from jgen.typing import Array
 from jgen.typing import ArrayLike

@@ -4,10 +4,10 @@ from flax import struct
 import jax
 import jax.numpy as jnp
 
+from jgen.distributions.base import Distribution
 from jgen.distributions.base import _check_num_bins
 from jgen.distributions.base import _param_shape
 from jgen.distributions.base import _sample_shape
-from jgen.distributions.base import Distribution
 from jgen.distributions.base import sum_event
 from jgen.distributions.discretized_logistic import _bin_centres
 from jgen.distributions.discretized_logistic import _common_floats

@@ -38,6 +38,7 @@ References:
 
 import math
 import operator
+
 import jax
 import jax.numpy as jnp
 

@@ -36,6 +36,7 @@ from jgen.distributions import Distribution
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 
+
 class VAE(nn.Module):
   """An encoder and a decoder as one module, so a train state holds one parameter tree.
 

@@ -1,19 +1,35 @@
-"""Train states, steps, parallelism, checkpoints and the shared loop."""
+"""Train states, steps, parallelism, checkpoints, the shared loop and the one trainer."""
 
 from jgen.train.checkpoint import Checkpointer
 from jgen.train.checkpoint import restore_newest_state
+from jgen.train.evaluate import Evaluator
+from jgen.train.evaluate import evaluate_and_draw
 from jgen.train.gan_state import GANState
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import GAN_LOSSES
 from jgen.train.gan_step import GANLossPair
 from jgen.train.gan_step import gan_loss_pair
 from jgen.train.gan_step import gan_train_step
+from jgen.train.likelihood_step import LikelihoodState
+from jgen.train.likelihood_step import create_likelihood_state
+from jgen.train.likelihood_step import likelihood_train_step
 from jgen.train.loop import NonFiniteLossError
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
 from jgen.train.parallel import AXIS_NAME
+from jgen.train.parallel import example_keys
 from jgen.train.parallel import initialize_distributed
 from jgen.train.parallel import pmap_step
 from jgen.train.parallel import replicate
 from jgen.train.parallel import unreplicate
+from jgen.train.rng import step_key
+from jgen.train.rng import stream_key
 from jgen.train.summaries import MetricWriter
+from jgen.train.trainer import restore_state
+from jgen.train.trainer import sample
+from jgen.train.trainer import train_and_evaluate
+from jgen.train.trainer import validate_config
+from jgen.train.vae_step import VAEState
+from jgen.train.vae_step import create_vae_state
+from jgen.train.vae_step import reconstruct
+from jgen.train.vae_step import vae_train_step

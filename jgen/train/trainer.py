@@ -18,9 +18,10 @@ import ml_collections
 import numpy as np
 
 from jgen import data
+
+# Module imports, not names: jgen.tasks imports jgen.train, whose __init__ imports this.
 from jgen import tasks
-from jgen.tasks.base import check_positive
-from jgen.tasks.base import load_arrays
+from jgen.tasks import base as task_base
 from jgen.train import rng
 from jgen.train.checkpoint import restore_newest_state
 from jgen.train.evaluate import evaluate_and_draw
@@ -30,7 +31,7 @@ from jgen.train.summaries import open_run
 from jgen.train.summaries import write_summary
 
 
-def validate_config(config: ml_collections.ConfigDict) -> tasks.Task:
+def validate_config(config: ml_collections.ConfigDict) -> "tasks.Task":
   """Checks every user-facing choice before any work starts; returns the task.
 
   Raises:
@@ -38,7 +39,7 @@ def validate_config(config: ml_collections.ConfigDict) -> tasks.Task:
   """
   task = tasks.get_task(config.get("task"))
   info = data.dataset_info(config.data.name)
-  check_positive(config, "data.batch_size", "training.num_steps", "training.log_every",
+  task_base.check_positive(config, "data.batch_size", "training.num_steps", "training.log_every",
                  "training.checkpoint_every", "training.max_to_keep", "eval.every",
                  "eval.num_samples")
   if not isinstance(config.seed, int) or config.seed < 0:
@@ -52,7 +53,7 @@ def validate_config(config: ml_collections.ConfigDict) -> tasks.Task:
 
 def _batches(config, info):
   """The training batch iterator: the whole train split in RAM, or a toy stream."""
-  source = config.data.name if info.is_toy else load_arrays(config, "train")
+  source = config.data.name if info.is_toy else task_base.load_arrays(config, "train")
   return data.BatchIterator(source, global_batch_size=config.data.batch_size,
                             seed=config.seed)
 
@@ -122,14 +123,16 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
     FileNotFoundError: when ``workdir`` holds no checkpoint.
   """
   task = validate_config(config)
-  info = data.dataset_info(config.data.name)
-  state = restore_newest_state(os.path.join(workdir, "checkpoints"),
-                               task.init_state(config, info))
-  return write_samples(config, task, info, workdir, state)
+  state = restore_state(config, workdir)
+  return write_samples(config, task, data.dataset_info(config.data.name), workdir, state)
 
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str):
-  """The newest checkpointed train state of ``workdir`` for ``config`` (host arrays)."""
+  """The newest checkpointed train state of ``workdir`` for ``config`` (host arrays).
+
+  Raises:
+    FileNotFoundError: when ``workdir`` holds no checkpoint.
+  """
   task = validate_config(config)
   return restore_newest_state(os.path.join(workdir, "checkpoints"),
                               task.init_state(config, data.dataset_info(config.data.name)))

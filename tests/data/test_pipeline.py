@@ -240,3 +240,19 @@ def test_prefetch_shards_for_pmap_on_4_devices_and_exits_cleanly():
   result = subprocess.run([sys.executable, "-c", _PMAP_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).parents[2])
   assert result.returncode == 0 and result.stdout.strip().endswith("OK"), result.stderr
+
+
+def test_grouped_batches_stack_k_batches_and_resume_at_group_boundaries():
+  it = _iterator(batch=4, devices=2)
+  reference = [next(it) for _ in range(6)]
+  grouped = data.GroupedBatches(_iterator(batch=4, devices=2), 3)
+  first = next(grouped)
+  assert first["label"].shape == (2, 3, 2)  # (devices, k, per-device batch).
+  for i in range(3):
+    np.testing.assert_array_equal(first["label"][:, i], reference[i]["label"])
+  state = grouped.get_state()
+  resumed = data.GroupedBatches(_iterator(batch=4, devices=2), 3)
+  resumed.set_state(state)
+  np.testing.assert_array_equal(next(resumed)["label"], next(grouped)["label"])
+  with pytest.raises(ValueError, match="k must be a positive integer"):
+    data.GroupedBatches(it, 0)

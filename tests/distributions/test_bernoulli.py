@@ -23,13 +23,13 @@ def test_log_prob_is_minus_optax_cross_entropy_summed_over_event_dims():
   logits = rng.normal(scale=3.0, size=(2, 3, 4, 5)).astype(np.float32)
   x = rng.integers(0, 2, size=logits.shape).astype(np.float32)
   # One jit for the three event_ndims (a static field: each its own trace).
-  got, optax_value = jax.jit(lambda l, x: (
-      [Bernoulli(l, event_ndims=n).log_prob(x) for n in (0, 1, 3)],
-      -optax.sigmoid_binary_cross_entropy(l, x)))(logits, x)
+  got, optax_value = jax.jit(lambda lg, x: (
+      [Bernoulli(lg, event_ndims=n).log_prob(x) for n in (0, 1, 3)],
+      -optax.sigmoid_binary_cross_entropy(lg, x)))(logits, x)
   # NumPy formula x·log σ(l) + (1 − x)·log σ(−l) in float64.
   l64 = logits.astype(np.float64)
   naive = x * -np.logaddexp(0, -l64) + (1 - x) * -np.logaddexp(0, l64)
-  for event_ndims, value in zip((0, 1, 3), got):
+  for event_ndims, value in zip((0, 1, 3), got, strict=True):
     event_axes = tuple(range(4 - event_ndims, 4))
     assert value.shape == logits.shape[:4 - event_ndims]
     np.testing.assert_allclose(value, np.sum(optax_value, axis=event_axes), rtol=1e-5, atol=1e-5)
@@ -40,7 +40,7 @@ def test_gradients_are_finite_and_exact_at_huge_logits():
   logits = np.array([-1e4, 1e4, -1e4, 1e4], np.float32)
   x = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
   value, grad = jax.jit(jax.value_and_grad(
-      lambda l, x: Bernoulli(l, event_ndims=1).log_prob(x)))(logits, x)
+      lambda lg, x: Bernoulli(lg, event_ndims=1).log_prob(x)))(logits, x)
   np.testing.assert_allclose(value, -2e4)  # the two wrong-side logits cost 1e4 nats each.
   np.testing.assert_array_equal(grad, [0.0, -1.0, 1.0, 0.0])  # x − σ(l)
 

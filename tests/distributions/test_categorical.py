@@ -23,11 +23,11 @@ def test_log_prob_matches_scipy_log_softmax():
   logits = rng.normal(scale=2.0, size=shape + (num_classes,)).astype(np.float32)
   x = rng.integers(0, num_classes, shape)
   # One jit for the three event_ndims (a static field: each its own trace).
-  got = jax.jit(lambda l, x: [
-      Categorical(l, event_ndims=n).log_prob(x) for n in (0, 1, 3)])(logits, x)
+  got = jax.jit(lambda lg, x: [
+      Categorical(lg, event_ndims=n).log_prob(x) for n in (0, 1, 3)])(logits, x)
   log_probs = special.log_softmax(logits.astype(np.float64), axis=-1)
   want = np.take_along_axis(log_probs, x[..., None], axis=-1)[..., 0]
-  for event_ndims, value in zip((0, 1, 3), got):
+  for event_ndims, value in zip((0, 1, 3), got, strict=True):
     assert value.shape == shape[:4 - event_ndims]
     np.testing.assert_allclose(
         value, want.sum(axis=tuple(range(4 - event_ndims, 4))), rtol=1e-5)

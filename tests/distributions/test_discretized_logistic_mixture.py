@@ -67,7 +67,7 @@ def test_log_prob_matches_reference():
       DiscretizedLogisticMixture(a, m, s, event_ndims=n).log_prob(x) for n in (0, 1, 3)])(
           logits, locs, log_scales, x)
   want = np.log(_mixture_probs(x, logits, locs, log_scales, 256))
-  for event_ndims, value in zip((0, 1, 3), got):
+  for event_ndims, value in zip((0, 1, 3), got, strict=True):
     assert value.shape == shape[:4 - event_ndims]
     np.testing.assert_allclose(
         value, want.sum(axis=tuple(range(4 - event_ndims, 4))), rtol=2e-5)

@@ -31,7 +31,7 @@ def test_log_prob_matches_the_gaussian_density():
   got = jax.jit(lambda m, v, x: [
       Normal(m, v, event_ndims=n).log_prob(x) for n in (0, 1, 3)])(loc, log_var, x)
   want = _reference_log_density(x, loc, log_var)
-  for event_ndims, value in zip((0, 1, 3), got):
+  for event_ndims, value in zip((0, 1, 3), got, strict=True):
     assert value.shape == loc.shape[:4 - event_ndims]
     np.testing.assert_allclose(
         value, want.sum(axis=tuple(range(4 - event_ndims, 4))), rtol=1e-5)

@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jgen import distributions
 from jgen.models import decoders
 from jgen.models import encoders
 from jgen.models.decoders import ConvDecoder
-from jgen import distributions
 from jgen.models.decoders import MLPDecoder
 from jgen.models.decoders import VQDecoder
 from jgen.models.encoders import ConvEncoder

@@ -6,19 +6,6 @@ import pytest
 from jgen.train import loop
 
 
-def test_advance_across_epochs_and_for_endless_streams():
-  assert loop._advance({"epoch": 0, "index": 3}, 5, 4) == {"epoch": 2, "index": 0}
-  assert loop._advance({"epoch": 1, "index": 2}, 1, 4) == {"epoch": 1, "index": 3}
-  assert loop._advance({"epoch": 0, "index": 3}, 5, None) == {"epoch": 0, "index": 8}
-
-
-def test_grouped_stacks_consecutive_batches_on_axis_1():
-  batches = iter([{"x": np.full((2, 3), i)} for i in range(6)])
-  first = next(loop._grouped(batches, 3))
-  assert first["x"].shape == (2, 3, 3)
-  np.testing.assert_array_equal(first["x"][0, :, 0], [0, 1, 2])
-
-
 def test_non_finite_metrics_name_the_step_and_the_checkpoint():
   loop._check_finite(5, {"loss": np.float32(1.0)}, "/w", 4)  # Finite: no error.
   with pytest.raises(loop.NonFiniteLossError,
