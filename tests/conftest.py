@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -30,3 +31,23 @@ def _run_on_fake_devices():
       raise AssertionError(f"subprocess failed:\n{proc.stderr[-5000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
   return run
+
+
+@pytest.fixture(name="tiny_npz_dir", scope="session")
+def _tiny_npz_dir(tmp_path_factory):
+  """Tiny random archives with the keys of ../shared/data's (MNIST, Fashion-MNIST,
+  binarized MNIST), for end-to-end runs offline; TFDS builds into ``<dir>/../tfds``.
+  """
+  rng = np.random.default_rng(0)
+  folder = tmp_path_factory.mktemp("npz")
+  def images(n):
+    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+  def labels(n):
+    return rng.integers(0, 10, n, dtype=np.uint8)
+  for name in ("mnist", "fashion_mnist"):
+    np.savez(folder / f"{name}.npz", x_train=images(64), y_train=labels(64),
+             x_test=images(32), y_test=labels(32))
+  np.savez(folder / "binarized_mnist.npz",
+           **{f"x_{s}": (images(n) > 127).astype(np.uint8)
+              for s, n in (("train", 64), ("valid", 16), ("test", 32))})
+  return folder

@@ -23,18 +23,10 @@ import jax
 import jax.numpy as jnp
 
 from jgen.distributions import Distribution
+from jgen.losses.vae import _as_floats  # One implementation of the dtype rule.
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
-
-
-def _as_floats(*xs: ArrayLike) -> list[Array]:
-  """Converts to arrays of one common floating dtype (ints become float32)."""
-  xs = [jnp.asarray(x) for x in xs]
-  dtype = jnp.result_type(*xs)
-  if not jnp.issubdtype(dtype, jnp.floating):
-    dtype = jnp.float32
-  return [x.astype(dtype) for x in xs]
 
 
 class VQOutput(NamedTuple):

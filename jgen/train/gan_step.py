@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 
 from jgen import losses
+from jgen.train import rng
 from jgen.train.gan_state import GANState
 from jgen.typing import Array
 from jgen.typing import PRNGKey
@@ -162,7 +163,7 @@ def gan_train_step(
     raise ValueError(
         f"batch must have shape (n_critic={n_critic}, B, ...); got {batch.shape}.")
   batch_size = batch.shape[1]
-  step_key = jax.random.fold_in(state.base_key, state.step)
+  step_key = rng.step_key(state.base_key, state.step)
 
   # One generator pass serves the last discriminator update and the generator update
   # (as PyTorch's DCGAN example and TF-GAN do); its vjp gives G's gradient later.

@@ -27,6 +27,7 @@ import optax
 from jgen import losses
 from jgen.data import corruption
 from jgen.models import vq
+from jgen.train import rng
 from jgen.train.parallel import example_keys
 from jgen.typing import Array
 from jgen.typing import PRNGKey
@@ -225,7 +226,7 @@ def vae_train_step(
   if objective not in OBJECTIVES:
     raise ValueError(f"Unknown objective {objective!r}; valid: {', '.join(OBJECTIVES)}.")
   x, y = batch["x"], batch.get("label")
-  keys = example_keys(jax.random.fold_in(state.base_key, state.step), x.shape[0], axis_name)
+  keys = example_keys(rng.step_key(state.base_key, state.step), x.shape[0], axis_name)
 
   if objective == "vqvae":
     loss_fn = functools.partial(_vq_objective, state=state, x=x,

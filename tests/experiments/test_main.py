@@ -19,15 +19,9 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "experiments" / "configs"
 
 
-@pytest.fixture(name="npz_dir", scope="module")
-def _npz_dir(tmp_path_factory):
-  """A tiny binarized-MNIST archive with the keys of ../shared/data's."""
-  rng = np.random.default_rng(0)
-  folder = tmp_path_factory.mktemp("npz")
-  np.savez(folder / "binarized_mnist.npz",
-           **{f"x_{s}": rng.integers(0, 2, (n, 28, 28), dtype=np.uint8)
-              for s, n in (("train", 64), ("valid", 16), ("test", 32))})
-  return folder
+@pytest.fixture(name="npz_dir")
+def _npz_dir(tiny_npz_dir):
+  return tiny_npz_dir
 
 
 def _argv(workdir, config, npz_dir, *flags):
@@ -132,16 +126,25 @@ def _final_state(workdir, config_arg, flags):
   return state
 
 
-@pytest.mark.parametrize("flag,message", [
-    ("--config.task=flow", "task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"),
-    ("--config.model.arch=pixelcnn", "model.arch='pixelcnn' is not valid; choose from"),
-    ("--config.data.preprocess=unit", "data.preprocess='unit' is not valid; choose from"),
-    ("--config.eval.num_masks=(64,)", "eval.num_masks=(64,) must lie in [1, model.num_masks=1]"),
-    ("--config.optim.schedule=step", "optim.schedule='step' is not valid"),
+MADE, GAN = "made_binarized_mnist.py:tiny", "gan_ring8.py:tiny"
+
+
+@pytest.mark.parametrize("config,flag,message", [
+    (MADE, "--config.task=flow",
+     "task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"),
+    (MADE, "--config.model.arch=pixelcnn", "model.arch='pixelcnn' is not valid; choose from"),
+    (MADE, "--config.data.preprocess=unit", "data.preprocess='unit' is not valid; choose from"),
+    (MADE, "--config.eval.num_masks=(64,)",
+     "eval.num_masks=(64,) must lie in [1, model.num_masks=1]"),
+    (MADE, "--config.optim.schedule=step", "optim.schedule='step' is not valid"),
+    (GAN, "--config.loss.name=wgan", "Unknown GAN loss 'wgan'; valid: minimax"),
+    (GAN, "--config.data.name=mnits", "data.name='mnits' is not valid; choose from"),
+    (GAN, "--config.model.arch=resnet", "model.arch='resnet' is not valid"),
+    (GAN, "--config.data.batch_size=0", "data.batch_size=0 is not valid"),
 ])
-def test_bad_values_fail_at_startup_with_one_message(tmp_path, npz_dir, flag, message):
-  config = f"{CONFIGS / 'made_binarized_mnist.py'}:tiny"
-  proc = _run(*_argv(tmp_path / "bad", config, npz_dir, flag), check=False, timeout=120)
+def test_bad_values_fail_at_startup_with_one_message(tmp_path, npz_dir, config, flag, message):
+  proc = _run(*_argv(tmp_path / "bad", CONFIGS / config, npz_dir, flag), check=False,
+              timeout=120)
   assert proc.returncode != 0
   assert message in proc.stderr, proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr

@@ -13,23 +13,9 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "experiments" / "configs"
 
 
-@pytest.fixture(name="npz_dir", scope="module")
-def _npz_dir(tmp_path_factory):
-  """Tiny random archives with the keys of ../shared/data's."""
-  rng = np.random.default_rng(0)
-  folder = tmp_path_factory.mktemp("npz")
-  def images(n):
-    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
-  def labels(n):
-    return rng.integers(0, 10, n, dtype=np.uint8)
-  for name in ("mnist", "fashion_mnist"):
-    np.savez(folder / f"{name}.npz", x_train=images(64), y_train=labels(64),
-             x_test=images(32), y_test=labels(32))
-  binary = {f"x_{s}": (images(n) > 127).astype(np.uint8) for s, n in
-            (("train", 64), ("valid", 16), ("test", 32))}
-  np.savez(folder / "binarized_mnist.npz", **binary,
-           **{f"y_{s}": labels(len(binary[f"x_{s}"])) for s in ("train", "valid", "test")})
-  return folder
+@pytest.fixture(name="npz_dir")
+def _npz_dir(tiny_npz_dir):
+  return tiny_npz_dir
 
 
 def _run(workdir, config, npz_dir, tfds_dir, *flags):
