@@ -28,6 +28,7 @@ import optax
 
 from jgen import data
 from jgen.data import DatasetInfo
+from jgen.train import rng
 from jgen.train.evaluate import Evaluator
 from jgen.train.evaluate import FigureFn
 from jgen.typing import PRNGKey
@@ -93,10 +94,22 @@ def load_arrays(config: Config, split: str) -> dict[str, np.ndarray]:
                          npz_dir=config.data.npz_dir or None)
 
 
-def preprocess_eval_images(config: Config, images: np.ndarray, key: PRNGKey) -> np.ndarray:
-  """Test images → model data, one fixed draw for a random (dynamic) binarization."""
-  keys = jax.random.split(key, images.shape[0])
-  return np.asarray(data.preprocess_images(images, config.data.preprocess, keys))
+def load_eval_data(config: Config, num_examples: int = -1) -> dict[str, np.ndarray]:
+  """The preprocessed evaluation split ``eval.split``: ``{'x': float, 'label': int32}``.
+
+  ``x`` is the first ``num_examples`` images (all when ≤ 0) as model data; a random
+  (dynamic) binarization is one fixed draw, from the ``'binarize'`` stream of the seed,
+  so every evaluation of a run sees the same test set. ``label`` only when the dataset
+  has labels.
+  """
+  split = load_arrays(config, config.eval.split)
+  n = num_examples if num_examples > 0 else split["image"].shape[0]
+  keys = jax.random.split(rng.stream_key(jax.random.key(config.seed), "binarize"), n)
+  out = {"x": np.asarray(data.preprocess_images(split["image"][:n],
+                                                config.data.preprocess, keys))}
+  if "label" in split:
+    out["label"] = split["label"][:n].astype(np.int32)
+  return out
 
 
 def batched(fn: Callable[..., Mapping[str, Any]], arrays: Mapping[str, np.ndarray],
@@ -113,5 +126,4 @@ def batched(fn: Callable[..., Mapping[str, Any]], arrays: Mapping[str, np.ndarra
 
 
 __all__ = ["Config", "Task", "batched", "check_choices", "check_positive", "learning_rate",
-           "load_arrays",
-           "preprocess_eval_images"]
+           "load_arrays", "load_eval_data"]

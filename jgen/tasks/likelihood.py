@@ -9,6 +9,7 @@ test NLL in nats and bits/dim, periodically on ``eval.periodic_num_examples`` ex
 with one mask.
 """
 
+import functools
 import math
 
 import jax
@@ -25,8 +26,7 @@ from jgen.tasks.base import batched
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
 from jgen.tasks.base import learning_rate
-from jgen.tasks.base import load_arrays
-from jgen.tasks.base import preprocess_eval_images
+from jgen.tasks.base import load_eval_data
 from jgen.train import parallel
 from jgen.train import rng
 from jgen.train.likelihood_step import LikelihoodState
@@ -100,9 +100,9 @@ def train_step(config, info):
   return step
 
 
-def evaluate(config, state: LikelihoodState, x: np.ndarray,
-             num_masks: tuple[int, ...]) -> dict[str, float]:
-  """Exact test NLL of ``x``; for MADE, of the ensemble of the first K masks, each K."""
+def make_evaluate(config, num_masks: tuple[int, ...]):
+  """``evaluate(state, x)``: the exact test NLL of ``x``, jitted once; for MADE, of the
+  ensemble of its first K masks for each K in ``num_masks``."""
   largest = max(num_masks)
 
   @jax.jit
@@ -112,50 +112,67 @@ def evaluate(config, state: LikelihoodState, x: np.ndarray,
                      jnp.arange(largest))
     return {"ll": ll.T}  # (B, K)
 
-  ll = batched(lambda b, k: batch_log_probs(state, b), {"x": x}, config.eval.batch_size,
-               jax.random.key(0))["ll"].reshape(x.shape[0], largest)
-  dims = math.prod(x.shape[1:])
-  results = {"num_test_examples": int(x.shape[0])}
-  for k in num_masks:
-    nll = -float(np.mean(jax.nn.logsumexp(ll[:, :k], axis=1) - math.log(k)))
-    suffix = "" if config.model.arch == "nade" else f"_{k}mask{'s' * (k > 1)}"
-    results |= {f"test_nll{suffix}": nll,
-                f"test_bits_per_dim{suffix}": float(metrics.bits_per_dim(nll, dims))}
-  return results
+  def evaluate(state: LikelihoodState, x: np.ndarray) -> dict[str, float]:
+    ll = batched(lambda b, k: batch_log_probs(state, b), {"x": x}, config.eval.batch_size,
+                 jax.random.key(0))["ll"].reshape(x.shape[0], largest)
+    dims = math.prod(x.shape[1:])
+    results = {"num_test_examples": int(x.shape[0])}
+    for k in num_masks:
+      nll = -float(np.mean(jax.nn.logsumexp(ll[:, :k], axis=1) - math.log(k)))
+      suffix = "" if config.model.arch == "nade" else f"_{k}mask{'s' * (k > 1)}"
+      results |= {f"test_nll{suffix}": nll,
+                  f"test_bits_per_dim{suffix}": float(metrics.bits_per_dim(nll, dims))}
+    return results
+  return evaluate
+
+
+def evaluate(config, state: LikelihoodState, x: np.ndarray,
+             num_masks: tuple[int, ...]) -> dict[str, float]:
+  """Exact test NLL of ``x`` (one-off; see make_evaluate)."""
+  return make_evaluate(config, num_masks)(state, x)
 
 
 def evaluators(config, info):
   del info
-  split = load_arrays(config, config.eval.split)
-  key = rng.stream_key(jax.random.key(config.seed), "binarize")
-  n = config.eval.num_examples if config.eval.num_examples > 0 else len(split["image"])
-  test = preprocess_eval_images(config, split["image"][:n], key)
-  nade = config.model.arch == "nade"
-  final_masks = (1,) if nade else tuple(config.eval.num_masks)
+  test = load_eval_data(config, config.eval.num_examples)["x"]
+  final_fn = make_evaluate(
+      config, (1,) if config.model.arch == "nade" else tuple(config.eval.num_masks))
+  periodic_fn = make_evaluate(config, (1,))
+  periodic = test[:config.eval.periodic_num_examples]
 
   def evaluator(state, final):
-    if final:
-      return evaluate(config, state, test, final_masks)
-    return evaluate(config, state, test[:config.eval.periodic_num_examples], (1,))
+    return final_fn(state, test) if final else periodic_fn(state, periodic)
   return [evaluator]
+
+
+def _sampler(config):
+  """``draw(state, key, num)``: exact samples (mask 0 for MADE) as uint8 {0, 255} NHWC."""
+  @functools.partial(jax.jit, static_argnums=2)
+  def draw_chunk(state, key, n):
+    kwargs = {} if config.model.arch == "nade" else {"mask_key": _mask_key(state, 0)}
+    return state.apply_fn({"params": state.params}, key, n, method="sample", **kwargs)
+
+  def draw(state, key, num: int, chunk: int = 500) -> np.ndarray:
+    out = [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start))
+           for i, start in enumerate(range(0, num, chunk))]
+    return np.asarray(data.to_uint8(jnp.concatenate(out), "binary"))
+  return draw
 
 
 def sample(config, info, state: LikelihoodState, key, num: int) -> np.ndarray:
   """Exact samples (mask 0 for MADE) as uint8 NHWC images with values {0, 255}."""
-  kwargs = {} if config.model.arch == "nade" else {"mask_key": _mask_key(state, 0)}
-  draw = jax.jit(lambda state, key, n: state.apply_fn(
-      {"params": state.params}, key, n, method="sample", **kwargs), static_argnums=2)
-  chunk = 500
-  out = [draw(state, jax.random.fold_in(key, i), min(chunk, num - start))
-         for i, start in enumerate(range(0, num, chunk))]
-  return np.asarray(data.to_uint8(jnp.concatenate(out), "binary"))
+  del info
+  return _sampler(config)(state, key, num)
 
 
 def figures(config, info):
-  def draw(state):
+  del info
+  draw = _sampler(config)  # Compiled once for every evaluation of the run.
+
+  def samples(state):
     key = rng.stream_key(state.base_key, "figures")
-    return {"samples": image_grid(sample(config, info, state, key, 64), ncol=8)}
-  return draw
+    return {"samples": image_grid(draw(state, key, 64), ncol=8)}
+  return samples
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,

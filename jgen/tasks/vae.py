@@ -33,8 +33,7 @@ from jgen.tasks.base import batched
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
 from jgen.tasks.base import learning_rate
-from jgen.tasks.base import load_arrays
-from jgen.tasks.base import preprocess_eval_images
+from jgen.tasks.base import load_eval_data
 from jgen.train import parallel
 from jgen.train import rng
 from jgen.train.vae_step import CORRUPTIONS
@@ -125,24 +124,14 @@ def train_step(config, info):
   return step
 
 
-def test_data(config, num_examples: int = -1) -> dict[str, np.ndarray]:
-  """The preprocessed evaluation split: ``{'x': float, 'label': int32}`` (if labelled)."""
-  split = load_arrays(config, config.eval.split)
-  n = num_examples if num_examples > 0 else split["image"].shape[0]
-  key = rng.stream_key(jax.random.key(config.seed), "binarize")
-  out = {"x": preprocess_eval_images(config, split["image"][:n], key)}
-  if "label" in split:
-    out["label"] = split["label"][:n].astype(np.int32)
-  return out
-
-
 def _is_likelihood_model(config) -> bool:
   return config.model.arch != "vq" and config.loss.objective not in ("ae", "dae")
 
 
-def evaluate(config, state: VAEState, test, *, iwae_samples: int) -> dict[str, float]:
-  """Test metrics of ``state`` on ``test`` (see the module docstring)."""
+def make_evaluate(config, *, iwae_samples: int):
+  """``evaluate(state, test) -> metrics`` (see the module docstring), jitted once."""
   kind, y_key = config.data.preprocess, "label" if config.model.conditional else None
+  likelihood_model = _is_likelihood_model(config)
 
   @jax.jit  # The state is an argument: closed over, its weights became XLA constants.
   def batch_metrics(state, batch, key):
@@ -153,7 +142,7 @@ def evaluate(config, state: VAEState, test, *, iwae_samples: int) -> dict[str, f
     result = {"sq_err": metrics.reconstruction_mse(data.to_unit_interval(x, kind), recon)}
     if indices is not None:
       result["indices"] = indices
-    if _is_likelihood_model(config):
+    if likelihood_model:
       params = {"params": state.params}
       result["log_px"], result["elbo"] = metrics.importance_weighted_log_likelihood(
           lambda x: state.apply_fn(params, x, y, method="encode"),
@@ -162,37 +151,46 @@ def evaluate(config, state: VAEState, test, *, iwae_samples: int) -> dict[str, f
           chunk_size=min(config.eval.iwae_chunk, iwae_samples))
     return result
 
-  arrays = {k: v for k, v in test.items() if k == "x" or k == y_key}
-  per_example = batched(lambda b, k: batch_metrics(state, b, k), arrays,
-                        config.eval.batch_size, rng.stream_key(state.base_key, "eval"))
-  results = {"test_reconstruction_mse": float(per_example["sq_err"].mean()),
-             "num_test_examples": int(test["x"].shape[0])}
-  if "indices" in per_example:
-    results["test_codebook_perplexity"] = metrics.codebook_perplexity(
-        per_example["indices"], config.model.num_codes)
-  if _is_likelihood_model(config):
-    nll = -float(per_example["log_px"].mean())
-    results |= {"test_nll_iwae": nll, "test_negative_elbo": -float(per_example["elbo"].mean()),
-                "test_bits_per_dim_iwae": float(metrics.bits_per_dim(
-                    nll, int(np.prod(test["x"].shape[1:])))),
-                "iwae_samples": iwae_samples}
-  return results
+  def evaluate(state: VAEState, test) -> dict[str, float]:
+    arrays = {k: v for k, v in test.items() if k == "x" or k == y_key}
+    per_example = batched(lambda b, k: batch_metrics(state, b, k), arrays,
+                          config.eval.batch_size, rng.stream_key(state.base_key, "eval"))
+    results = {"test_reconstruction_mse": float(per_example["sq_err"].mean()),
+               "num_test_examples": int(test["x"].shape[0])}
+    if "indices" in per_example:
+      results["test_codebook_perplexity"] = metrics.codebook_perplexity(
+          per_example["indices"], config.model.num_codes)
+    if likelihood_model:
+      nll = -float(per_example["log_px"].mean())
+      results |= {"test_nll_iwae": nll,
+                  "test_negative_elbo": -float(per_example["elbo"].mean()),
+                  "test_bits_per_dim_iwae": float(metrics.bits_per_dim(
+                      nll, int(np.prod(test["x"].shape[1:])))),
+                  "iwae_samples": iwae_samples}
+    return results
+  return evaluate
+
+
+def evaluate(config, state: VAEState, test, *, iwae_samples: int) -> dict[str, float]:
+  """Test metrics of ``state`` on preprocessed ``test`` data (one-off; see make_evaluate)."""
+  return make_evaluate(config, iwae_samples=iwae_samples)(state, test)
 
 
 def evaluators(config, info):
   del info
-  full = test_data(config, config.eval.num_examples)
+  full = load_eval_data(config, config.eval.num_examples)
   periodic = {k: v[:config.eval.periodic_num_examples] for k, v in full.items()}
 
+  final_fn = make_evaluate(config, iwae_samples=config.eval.iwae_samples)
+  periodic_fn = make_evaluate(config, iwae_samples=config.eval.periodic_iwae_samples)
+
   def evaluator(state, final):
-    if final:
-      return evaluate(config, state, full, iwae_samples=config.eval.iwae_samples)
-    return evaluate(config, state, periodic, iwae_samples=config.eval.periodic_iwae_samples)
+    return final_fn(state, full) if final else periodic_fn(state, periodic)
   return [evaluator]
 
 
 def figures(config, info):
-  return vae_figures.make_figures(config, info, test_data(config, 16))
+  return vae_figures.make_figures(config, info, load_eval_data(config, 16))
 
 
 def sample(config, info, state: VAEState, key, num: int) -> np.ndarray:
