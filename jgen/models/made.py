@@ -44,7 +44,7 @@ def made_masks(key: PRNGKey | None, num_inputs: int, hidden: Sequence[int], *,
 
   With ``key=None`` (or the corresponding flag off) the ordering is the natural one,
   ``ordering = (0, 1, …, D−1)``, and hidden degrees are spread evenly,
-  ``m^l(k) = 1 + k mod (D − 1)``. With a key, the ordering is a uniform random
+  ``m^l(k) = 1 + ⌊k·(D − 1)/H_l⌋`` (evenly over 1..D−1). With a key, the ordering is a uniform random
   permutation (if ``order_agnostic``) and the hidden degrees are drawn uniformly (if
   ``connectivity_agnostic``), all from one ``jax.random.bits`` draw: jittable with a
   traced key.
@@ -93,7 +93,8 @@ def made_masks(key: PRNGKey | None, num_inputs: int, hidden: Sequence[int], *,
       span = (d - low).astype(jnp.uint32)
       new = low + (bits[start:start + width] % span).astype(jnp.int32)
     else:
-      new = 1 + jnp.arange(width, dtype=jnp.int32) % (d - 1)
+      # Spread evenly over 1..D−1, so that every output sees a share of the units.
+      new = 1 + (jnp.arange(width, dtype=jnp.int32) * (d - 1)) // width
     masks.append((new[None, :] >= degrees[:, None]).astype(jnp.float32))
     degrees, start = new, start + width
   masks.append((input_degrees[None, :] > degrees[:, None]).astype(jnp.float32))

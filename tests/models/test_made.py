@@ -68,9 +68,11 @@ def test_made_masks_degrees_and_orderings():
       np.asarray, all_masks(jax.random.split(jax.random.key(1), 3)))
   assert [m.shape for m in natural[0]] == [(D, 7), (7, 12), (12, D)]
   np.testing.assert_array_equal(natural[1], np.arange(D))
-  # Deterministic degrees m(k) = 1 + k mod (D − 1): input j (degree j + 1) feeds unit k
-  # iff k + 1 >= j + 1 for k < D − 1.
-  np.testing.assert_array_equal(natural[0][0], (np.arange(7)[None] >= np.arange(D)[:, None]))
+  # Deterministic degrees m(k) = 1 + ⌊k·(D − 1)/7⌋, evenly over 1..D−1: input j (degree
+  # j + 1) feeds unit k iff m(k) >= j + 1.
+  degrees = 1 + np.arange(7) * (D - 1) // 7
+  assert degrees.min() == 1 and degrees.max() == D - 2 and len(set(degrees)) == 7
+  np.testing.assert_array_equal(natural[0][0], degrees[None] >= np.arange(D)[:, None] + 1)
   # With enough units, the deterministic masks connect every allowed (j < d) pair.
   np.testing.assert_array_equal(_reach(wide[0]) > 0, np.triu(np.ones((D, D)), 1) > 0)
   assert not np.array_equal(orderings[0], orderings[1])
