@@ -9,8 +9,10 @@ training over a set of 32 masks (hidden degrees redrawn per mask, raster orderin
 drawn per step, and the test NLL of the 1-mask and 32-mask ensembles (Germain et al.
 2015). ``orderings``: each mask also draws its own input ordering (order-agnostic).
 Otherwise as the NADE config (the `likelihood` task). Sampling takes 784 network
-passes, so samples.npz holds 1,000 samples. Variants: ``masks32``, ``orderings``,
-``tiny`` (combine: 'tiny,masks32').
+passes, so samples.npz holds 1,000 samples. ``direct``: add the masked direct
+input→output weights, so that each conditional sees its nearest predecessors without
+going through the few hidden units of degree just below its own. Variants:
+``masks32``, ``orderings``, ``direct``, ``tiny`` (combine: 'tiny,masks32').
 """
 
 from experiments.configs import nade_binarized_mnist
@@ -27,6 +29,8 @@ def get_config(variant: str = ""):
       config.eval.num_masks = (1, 32)
     elif name == "orderings":
       config.model.order_agnostic = True
+    elif name == "direct":
+      config.model.direct = True
     elif name != "tiny":
-      raise ValueError(f"Unknown config variant {name!r}; valid: masks32, orderings, tiny.")
+      raise ValueError(f"Unknown config variant {name!r}; valid: masks32, orderings, direct, tiny.")
   return config

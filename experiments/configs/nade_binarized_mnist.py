@@ -31,6 +31,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.model.num_layers = 1  # MADE only.
   config.model.num_masks = 1  # MADE only: the set of masks trained and averaged.
   config.model.order_agnostic = False  # MADE only: masks also draw the input ordering.
+  config.model.direct = False  # MADE only: masked direct input→output weights.
 
   config.optim = ml_collections.ConfigDict()
   config.optim.lr = 1e-3

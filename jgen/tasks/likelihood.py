@@ -61,7 +61,8 @@ def build_model(config, info):
   if m.arch == "nade":
     return NADE(event_shape=info.shape, hidden=m.hidden)
   return MADE(event_shape=info.shape, hidden=(m.hidden,) * m.num_layers,
-              order_agnostic=m.order_agnostic, connectivity_agnostic=m.num_masks > 1)
+              order_agnostic=m.order_agnostic, connectivity_agnostic=m.num_masks > 1,
+              direct=m.direct)
 
 
 def init_state(config, info) -> LikelihoodState:
