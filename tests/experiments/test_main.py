@@ -126,26 +126,36 @@ def _final_state(workdir, config_arg, flags):
   return state
 
 
-MADE, GAN = "made_binarized_mnist.py:tiny", "gan_ring8.py:tiny"
-
-
-@pytest.mark.parametrize("config,flag,message", [
-    (MADE, "--config.task=flow",
-     "task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"),
-    (MADE, "--config.model.arch=pixelcnn", "model.arch='pixelcnn' is not valid; choose from"),
-    (MADE, "--config.data.preprocess=unit", "data.preprocess='unit' is not valid; choose from"),
-    (MADE, "--config.eval.num_masks=(64,)",
-     "eval.num_masks=(64,) must lie in [1, model.num_masks=1]"),
-    (MADE, "--config.optim.schedule=step", "optim.schedule='step' is not valid"),
-    (GAN, "--config.loss.name=wgan", "Unknown GAN loss 'wgan'; valid: minimax"),
-    (GAN, "--config.data.name=mnits", "data.name='mnits' is not valid; choose from"),
-    (GAN, "--config.model.arch=resnet", "model.arch='resnet' is not valid"),
-    (GAN, "--config.data.batch_size=0", "data.batch_size=0 is not valid"),
-])
-def test_bad_values_fail_at_startup_with_one_message(tmp_path, npz_dir, config, flag, message):
-  proc = _run(*_argv(tmp_path / "bad", CONFIGS / config, npz_dir, flag), check=False,
+def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path, npz_dir):
+  config = CONFIGS / "made_binarized_mnist.py:tiny"
+  proc = _run(*_argv(tmp_path / "bad", config, npz_dir, "--config.task=flow"), check=False,
               timeout=120)
   assert proc.returncode != 0
-  assert message in proc.stderr, proc.stderr[-2000:]
+  assert ("task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"
+          in proc.stderr), proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr
   assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("config,field,value,message", [
+    ("made_binarized_mnist", "model.arch", "pixelcnn",
+     "model.arch='pixelcnn' is not valid; choose from"),
+    ("made_binarized_mnist", "data.preprocess", "unit",
+     "data.preprocess='unit' is not valid; choose from"),
+    ("made_binarized_mnist", "eval.num_masks", (64,),
+     "eval.num_masks=(64,) must lie in [1, model.num_masks=1]"),
+    ("made_binarized_mnist", "optim.schedule", "step", "optim.schedule='step' is not valid"),
+    ("gan_ring8", "loss.name", "wgan", "Unknown GAN loss 'wgan'; valid: minimax"),
+    ("gan_ring8", "data.name", "mnits", "data.name='mnits' is not valid; choose from"),
+    ("gan_ring8", "model.arch", "resnet", "model.arch='resnet' is not valid"),
+    ("gan_ring8", "data.batch_size", 0, "data.batch_size=0 is not valid"),
+])
+def test_bad_values_are_named_with_the_valid_choices(config, field, value, message):
+  # The same check the binary runs first (the test above shows it stops there).
+  import importlib  # pylint: disable=g-import-not-at-top
+  cfg = importlib.import_module(f"experiments.configs.{config}").get_config("tiny")
+  section, name = field.split(".")
+  cfg[section][name] = value
+  with pytest.raises(ValueError) as error:
+    trainer.validate_config(cfg)
+  assert message in str(error.value)
