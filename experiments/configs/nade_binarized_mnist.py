@@ -12,6 +12,8 @@ Variants: ``tiny`` (a few steps of a small model, for tests).
 
 import ml_collections
 
+from experiments.configs import sample_metrics
+
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
@@ -51,6 +53,10 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.eval.periodic_num_examples = 2000
   config.eval.num_masks = (1,)  # MADE: ensemble sizes reported at the end.
   config.eval.num_samples = 10_000
+  # The suite at the end only: sampling takes 784 network passes.
+  sample_metrics.add_sample_metrics(config, periodic=())
+  # Binary images are scored with the MNIST network (binarized inputs: see the README).
+  config.eval.feature_network = "mnist"
 
   for name in filter(None, variant.split(",")):
     if name == "tiny":
@@ -64,6 +70,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.eval.batch_size = 16
       config.eval.periodic_num_examples = 16
       config.eval.num_samples = 40
+      sample_metrics.make_tiny(config)
     else:
       raise ValueError(f"Unknown config variant {name!r}; valid: tiny.")
   return config

@@ -16,6 +16,8 @@ Variants (text after ':' in --config):
 
 import ml_collections
 
+from experiments.configs import sample_metrics
+
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
@@ -71,6 +73,9 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   # Every eval.every steps: the same metrics on a subset, with fewer importance samples.
   config.eval.periodic_num_examples = 1000
   config.eval.periodic_iwae_samples = 100
+  sample_metrics.add_sample_metrics(config)
+  # Binary images are scored with the MNIST network (binarized inputs: see the README).
+  config.eval.feature_network = "mnist"
 
   for name in filter(None, variant.split(",")):
     if name == "iwae":
@@ -79,6 +84,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.data.name = "mnist"
       config.data.preprocess = "dynamic_binarize"
       config.model.conditional = name == "cvae"
+      if name == "cvae":
+        config.eval.sample_metrics = (*config.eval.sample_metrics, "cas")
     elif name in ("dae", "ae"):
       config.loss.objective = name
     elif name == "tiny":
@@ -96,6 +103,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.eval.periodic_num_examples = 16
       config.eval.periodic_iwae_samples = 10
       config.eval.num_samples = 40
+      sample_metrics.make_tiny(config)
     else:
       raise ValueError(f"Unknown config variant {name!r}; valid: iwae, dynamic, cvae, dae, "
                        "ae, tiny.")

@@ -1,5 +1,9 @@
 """Input pipelines: TFDS splits in RAM, 2-D toys, pmap batches and preprocessing."""
 
+from jgen.data.augment import AUGMENTATIONS
+from jgen.data.augment import augment_images
+from jgen.data.augment import random_flip
+from jgen.data.augment import random_translate
 from jgen.data.corruption import gaussian_noise
 from jgen.data.corruption import masking_noise
 from jgen.data.corruption import salt_and_pepper

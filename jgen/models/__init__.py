@@ -1,5 +1,6 @@
 """Flax modules: generators, discriminators, encoders, decoders."""
 
+from jgen.models.classifier import ConvClassifier
 from jgen.models.dcgan import DCGANDiscriminator
 from jgen.models.dcgan import DCGANGenerator
 from jgen.models.decoders import ConvDecoder

@@ -2,6 +2,7 @@
 
 import types
 
+from jgen.tasks import classifier
 from jgen.tasks import gan
 from jgen.tasks import likelihood
 from jgen.tasks import vae
@@ -11,6 +12,7 @@ TASKS = types.MappingProxyType({
     "gan": gan.TASK,
     "vae": vae.TASK,
     "likelihood": likelihood.TASK,
+    "classifier": classifier.TASK,
 })
 
 

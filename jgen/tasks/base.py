@@ -11,7 +11,8 @@ pieces that differ between families, and nothing loop-like. The trainer calls th
   batches = task.batches(config, iterator)      # e.g. groups n_critic batches
   evaluators = task.evaluators(config, info)    # [(state, final) -> metrics]
   figures = task.figures(config, info)          # state -> {name: uint8 image}
-  samples = task.sample(config, info, state, key, n)   # what samples.npz holds
+  samples = task.sample(config, info, state, key, n)   # samples.npz (None: no samples)
+  labels = task.sample_labels(config, info, n)         # their classes, if conditional
 
 where ``info`` is the dataset's `jgen.data.DatasetInfo`. Batches are dicts of
 (devices, B, ...) arrays: ``{'image': uint8, 'label': int}`` for stored datasets
@@ -46,8 +47,10 @@ class Task(NamedTuple):
   train_step: Callable[[Config, DatasetInfo], Callable[..., tuple[PyTree, dict]]]
   evaluators: Callable[[Config, DatasetInfo], Sequence[Evaluator]]
   figures: Callable[[Config, DatasetInfo], FigureFn | None]
-  sample: Callable[[Config, DatasetInfo, PyTree, PRNGKey, int], np.ndarray]
+  sample: Callable[[Config, DatasetInfo, PyTree, PRNGKey, int], np.ndarray] | None
   batches: Callable[[Config, Iterator], Iterator] = lambda config, batches: batches
+  sample_labels: Callable[[Config, DatasetInfo, int], np.ndarray | None] = (
+      lambda config, info, num: None)
 
 
 def check_choices(choices: Mapping[str, tuple[Any, Sequence[Any]]]) -> None:

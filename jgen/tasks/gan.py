@@ -16,6 +16,9 @@ import numpy as np
 import optax
 
 from jgen import data
+from jgen.figures import image_grid
+from jgen.figures import scatter_plot
+from jgen.metrics import discriminator_two_sample_test
 from jgen.metrics import mode_coverage
 from jgen.models.dcgan import DCGANDiscriminator
 from jgen.models.dcgan import DCGANGenerator
@@ -25,14 +28,13 @@ from jgen.models.mlp import MLPGenerator
 from jgen.tasks.base import Task
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
+from jgen.tasks.base import load_arrays
 from jgen.train import parallel
 from jgen.train import rng
 from jgen.train.gan_state import GANState
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import gan_loss_pair
 from jgen.train.gan_step import gan_train_step
-from jgen.train.summaries import image_grid
-from jgen.train.summaries import scatter_plot
 from jgen.typing import Array
 from jgen.typing import PRNGKey
 
@@ -122,9 +124,35 @@ def sample(config, info, state: GANState, key: PRNGKey, num: int) -> np.ndarray:
   return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
 
 
+def _discriminator_test(config):
+  """The trained discriminator as a two-sample test statistic (images).
+
+  Its scores on ``eval.discriminator_test_size`` held-out real images (the
+  ``eval.split``, never trained on) against as many fresh samples of the (EMA)
+  generator, with a permutation p-value (`jgen.metrics.discriminator_two_sample_test`).
+  A small p-value: the discriminator still tells the generator's samples from real data.
+  """
+  n = config.eval.discriminator_test_size
+  real = data.scale_to_symmetric(load_arrays(config, config.eval.split)["image"][:n])
+  scores = jax.jit(lambda state, x: state.d_apply({"params": state.d_params}, x).ravel())
+
+  def evaluate(state: GANState, final: bool):
+    del final  # Cheap: the same test every time.
+    key = _eval_key(state)
+    fake = generate(state, jax.random.fold_in(key, 0), real.shape[0],
+                    config.model.latent_dim)
+    result = discriminator_two_sample_test(np.asarray(scores(state, real)),
+                                           np.asarray(scores(state, fake)),
+                                           jax.random.fold_in(key, 1))
+    return {"discriminator_test_statistic": float(result.statistic),
+            "discriminator_test_p_value": float(result.p_value),
+            "discriminator_test_size": int(real.shape[0])}
+  return evaluate
+
+
 def evaluators(config, info):
-  if not info.is_toy:
-    return []  # Sample-quality metrics for images come with the evaluation suite.
+  if not info.is_toy:  # Sample-quality metrics come from the trainer (eval.sample_metrics).
+    return [_discriminator_test(config)] if config.eval.get("discriminator_test_size") else []
   modes, std = data.TOY_DATASETS[config.data.name]
 
   def coverage(state: GANState, final: bool):

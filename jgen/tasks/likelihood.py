@@ -19,6 +19,7 @@ import optax
 
 from jgen import data
 from jgen import metrics
+from jgen.figures import image_grid
 from jgen.models import MADE
 from jgen.models import NADE
 from jgen.tasks.base import Task
@@ -32,7 +33,6 @@ from jgen.train import rng
 from jgen.train.likelihood_step import LikelihoodState
 from jgen.train.likelihood_step import create_likelihood_state
 from jgen.train.likelihood_step import likelihood_train_step
-from jgen.train.summaries import image_grid
 
 ARCHITECTURES = ("nade", "made")
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")

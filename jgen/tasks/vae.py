@@ -212,11 +212,17 @@ def sample(config, info, state: VAEState, key, num: int) -> np.ndarray:
     return state.apply_fn(params, z, y, method="decode").mean()
 
   chunk = 500
-  out = [draw(state, jax.random.fold_in(key, i),
-              jnp.arange(start, min(start + chunk, num)) % max(info.num_classes, 1))
+  labels = np.arange(num) % max(info.num_classes, 1)
+  out = [draw(state, jax.random.fold_in(key, i), labels[start:start + chunk])
          for i, start in enumerate(range(0, num, chunk))]
   return np.asarray(data.to_uint8(jnp.concatenate(out), config.data.preprocess))
 
 
+def sample_labels(config, info, num: int) -> np.ndarray | None:
+  """A CVAE's sample classes: ``0, 1, …, C−1, 0, 1, …`` (as ``sample`` draws them)."""
+  return np.arange(num) % info.num_classes if config.model.conditional else None
+
+
 TASK = Task(name="vae", validate=validate, init_state=init_state, train_step=train_step,
-            evaluators=evaluators, figures=figures, sample=sample)
+            evaluators=evaluators, figures=figures, sample=sample,
+            sample_labels=sample_labels)

@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgen import data
+from jgen.figures import image_grid
 from jgen.models import interpolation_grid
 from jgen.models import latent_traversal
 from jgen.train import rng
-from jgen.train.summaries import image_grid
 from jgen.train.vae_step import corrupt
 from jgen.train.vae_step import reconstruct
 

@@ -20,8 +20,8 @@ from absl import logging
 import jax
 import numpy as np
 
+from jgen.figures import save_png
 from jgen.train.summaries import MetricWriter
-from jgen.train.summaries import save_png
 from jgen.typing import PyTree
 
 Evaluator = Callable[[PyTree, bool], Mapping[str, Any]]

@@ -30,6 +30,7 @@ STREAMS = types.MappingProxyType({
     "figures": 2**32 - 3,  # Sample and interpolation figures.
     "binarize": 2**32 - 4,  # Dynamic binarization (of a step's batch or a test set).
     "masks": 2**32 - 5,  # MADE's set of connectivity masks.
+    "augment": 2**32 - 6,  # Data augmentation (random shifts and flips).
 })
 
 

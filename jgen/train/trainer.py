@@ -2,7 +2,7 @@
 
 ``train_and_evaluate(config, workdir)`` is what ``python -m experiments.main`` runs for
 every family; ``config.task`` names the task (`jgen.tasks.TASKS`: ``'gan'``,
-``'vae'``, ``'likelihood'``) and the task supplies the family's pieces. The trainer
+``'vae'``, ``'likelihood'``, ``'classifier'``) and the task supplies the family's pieces. The trainer
 validates the config, loads the training split once, builds the batch iterator,
 trains on `jgen.train.loop.train_loop` (checkpoints, exact resume, progress), runs the
 task's evaluators and figures every ``eval.every`` steps and once more, in full, at
@@ -22,6 +22,7 @@ from jgen import data
 # Module imports, not names: jgen.tasks imports jgen.train, whose __init__ imports this.
 from jgen import tasks
 from jgen.tasks import base as task_base
+from jgen.tasks import sample_quality
 from jgen.train import rng
 from jgen.train.checkpoint import restore_newest_state
 from jgen.train.evaluate import evaluate_and_draw
@@ -40,14 +41,17 @@ def validate_config(config: ml_collections.ConfigDict) -> "tasks.Task":
   task = tasks.get_task(config.get("task"))
   info = data.dataset_info(config.data.name)
   task_base.check_positive(config, "data.batch_size", "training.num_steps", "training.log_every",
-                 "training.checkpoint_every", "training.max_to_keep", "eval.every",
-                 "eval.num_samples")
+                 "training.checkpoint_every", "training.max_to_keep", "eval.every")
+  if task.sample is not None:
+    task_base.check_positive(config, "eval.num_samples")
   if not isinstance(config.seed, int) or config.seed < 0:
     raise ValueError(f"seed={config.seed!r} is not valid; it must be a non-negative integer.")
   if config.data.batch_size % jax.device_count():
     raise ValueError(f"data.batch_size={config.data.batch_size} must be divisible by the "
                      f"{jax.device_count()} devices.")
   task.validate(config, info)
+  if task.sample is not None:
+    sample_quality.validate(config, info)
   return task
 
 
@@ -58,12 +62,33 @@ def _batches(config, info):
                             seed=config.seed)
 
 
-def write_samples(config, task, info, workdir: str, state) -> np.ndarray:
-  """Writes ``samples.npz`` (key ``samples``, ``eval.num_samples`` of them)."""
-  key = rng.stream_key(state.base_key, "samples")
-  samples = np.asarray(task.sample(config, info, state, key, config.eval.num_samples))
+def _sampler(config, task, info):
+  """``draw(state, stream, num) -> (samples, labels or None)``, drawn once per step.
+
+  The final evaluation scores exactly the samples ``samples.npz`` holds, without
+  drawing them twice (a MADE sample takes 784 network passes).
+  """
+  cache = {}
+
+  def draw(state, stream: str, num: int):
+    signature = (int(state.step), stream, num)
+    if signature not in cache:
+      cache.clear()
+      key = rng.stream_key(state.base_key, stream)
+      cache[signature] = (np.asarray(task.sample(config, info, state, key, num)),
+                          task.sample_labels(config, info, num))
+    return cache[signature]
+  return draw
+
+
+def write_samples(config, task, info, workdir: str, state, draw=None) -> np.ndarray:
+  """Writes ``samples.npz``: ``samples`` (``eval.num_samples`` of them, from the
+  ``'samples'`` stream) and, for a conditional model, their ``labels``."""
+  draw = draw or _sampler(config, task, info)
+  samples, labels = draw(state, "samples", config.eval.num_samples)
   if jax.process_index() == 0:
-    np.savez(os.path.join(workdir, "samples.npz"), samples=samples)
+    extra = {} if labels is None else {"labels": labels}
+    np.savez(os.path.join(workdir, "samples.npz"), samples=samples, **extra)
   return samples
 
 
@@ -86,7 +111,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   info = data.dataset_info(config.data.name)
   writer = open_run(workdir, config.to_dict())
   batches = task.batches(config, _batches(config, info))
-  evaluators = task.evaluators(config, info)
+  draw = _sampler(config, task, info) if task.sample is not None else None
+  quality = draw and sample_quality.make_evaluator(config, info, draw, workdir)
+  evaluators = [*task.evaluators(config, info), *([quality] if quality else [])]
   figures = task.figures(config, info)
   num_steps = config.training.num_steps
 
@@ -107,10 +134,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       hooks=[PeriodicHook(config.eval.every, periodic)], writer=writer)
   train_seconds = time.perf_counter() - t0
   step = int(state.step)
-  samples = write_samples(config, task, info, workdir, state)
-  results = evaluate(step, state, final=True)
-  summary = {"step": step, **results, "num_samples": int(samples.shape[0]),
-             "train_seconds_this_run": train_seconds}
+  summary = {"step": step}
+  if task.sample is not None:  # A classifier has nothing to sample.
+    summary["num_samples"] = int(
+        write_samples(config, task, info, workdir, state, draw).shape[0])
+  summary |= evaluate(step, state, final=True)
+  summary["train_seconds_this_run"] = train_seconds
   write_summary(workdir, summary)
   writer.close()
   return summary
@@ -123,6 +152,8 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
     FileNotFoundError: when ``workdir`` holds no checkpoint.
   """
   task = validate_config(config)
+  if task.sample is None:
+    raise ValueError(f"task={task.name!r} has no samples to write.")
   state = restore_state(config, workdir)
   return write_samples(config, task, data.dataset_info(config.data.name), workdir, state)
 

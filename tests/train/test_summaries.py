@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from jgen import figures
 from jgen.train import summaries
 
 
@@ -113,7 +114,7 @@ def test_image_grid_layout():
   n, h, w = 5, 3, 4
   images = (10 * np.arange(1, n + 1, dtype=np.uint8))[:, None, None, None] * np.ones(
       (1, h, w, 3), np.uint8)
-  grid = summaries.image_grid(images, padding=1, pad_value=255)  # ncol = ⌈√5⌉ = 3.
+  grid = figures.image_grid(images, padding=1, pad_value=255)  # ncol = ⌈√5⌉ = 3.
   assert grid.shape == (2 * h + 3, 3 * w + 4, 3) and grid.dtype == np.uint8
   for i in range(n):
     row, col = divmod(i, 3)
@@ -126,11 +127,11 @@ def test_image_grid_layout():
 
 def test_image_grid_pixel_order_within_cells_and_grayscale():
   images = np.arange(2 * 2 * 3, dtype=np.uint8).reshape(2, 2, 3, 1)
-  grid = summaries.image_grid(images, ncol=2, padding=0)
+  grid = figures.image_grid(images, ncol=2, padding=0)
   assert grid.shape == (2, 6, 1)
   side_by_side = np.concatenate([images[0, ..., 0], images[1, ..., 0]], axis=1)
   np.testing.assert_array_equal(grid[..., 0], side_by_side)
-  tall = summaries.image_grid(images, ncol=1, padding=2, pad_value=7)
+  tall = figures.image_grid(images, ncol=1, padding=2, pad_value=7)
   assert tall.shape == (2 * 2 + 3 * 2, 3 + 2 * 2, 1)
   np.testing.assert_array_equal(tall[2:4, 2:5, 0], images[0, ..., 0])
   np.testing.assert_array_equal(tall[6:8, 2:5, 0], images[1, ..., 0])
@@ -148,7 +149,7 @@ def test_image_grid_pixel_order_within_cells_and_grayscale():
 ])
 def test_image_grid_rejects_bad_input(images, kwargs, match):
   with pytest.raises(ValueError, match=match):
-    summaries.image_grid(images, **kwargs)
+    figures.image_grid(images, **kwargs)
 
 
 # --- scatter_plot. ---
@@ -171,7 +172,7 @@ def _is_light_grey(rgb):
 
 def test_scatter_plot_draws_points_where_expected():
   # Extent [-1, 1]² on 101 pixels: (x, y) -> (col, row) = (50 + 50x, 50 − 50y).
-  image = summaries.scatter_plot(
+  image = figures.scatter_plot(
       np.array([[0.5, 0.5]]), reference=np.array([[-0.5, -0.5]]),
       modes=np.array([[-0.5, 0.5]]), size=101, extent=(-1, 1, -1, 1))
   assert image.shape == (101, 101, 3) and image.dtype == np.uint8
@@ -187,17 +188,17 @@ def test_scatter_plot_draws_points_where_expected():
 
 def test_scatter_plot_layer_order():
   p = np.array([[0.0, 0.0]])
-  image = summaries.scatter_plot(p, reference=p, modes=p, size=64, extent=(-1, 1, -1, 1))
+  image = figures.scatter_plot(p, reference=p, modes=p, size=64, extent=(-1, 1, -1, 1))
   centre = image[32, 32]  # Pixel (31.5 rounds to 32).
   assert _is_red(centre)  # Modes over points over reference.
-  image = summaries.scatter_plot(p, reference=p, size=64, extent=(-1, 1, -1, 1))
+  image = figures.scatter_plot(p, reference=p, size=64, extent=(-1, 1, -1, 1))
   assert _is_blue(image[32, 32])
 
 
 def test_scatter_plot_default_extent_contains_all_points():
   rng = np.random.default_rng(0)
   points = rng.normal(size=(300, 2)) * [3.0, 0.5] + [10.0, -4.0]
-  image = summaries.scatter_plot(points, size=128)
+  image = figures.scatter_plot(points, size=128)
   blue = np.array([[_is_blue(px) for px in row] for row in image])
   rows, cols = np.nonzero(blue)
   assert blue.sum() > 300
@@ -207,11 +208,11 @@ def test_scatter_plot_default_extent_contains_all_points():
 
 
 def test_scatter_plot_skips_non_finite_and_handles_empty():
-  image = summaries.scatter_plot(np.array([[np.nan, 0.0], [0.0, np.inf], [0.0, 0.0]]), size=32)
+  image = figures.scatter_plot(np.array([[np.nan, 0.0], [0.0, np.inf], [0.0, 0.0]]), size=32)
   assert image.shape == (32, 32, 3) and np.any([_is_blue(px) for px in image.reshape(-1, 3)])
-  empty = summaries.scatter_plot(np.zeros((0, 2)), size=32)
+  empty = figures.scatter_plot(np.zeros((0, 2)), size=32)
   assert np.all(empty[1:-1, 1:-1] == 255)
-  far = summaries.scatter_plot(np.array([[1e30, 0.0]]), size=32, extent=(-1, 1, -1, 1))
+  far = figures.scatter_plot(np.array([[1e30, 0.0]]), size=32, extent=(-1, 1, -1, 1))
   assert np.all(far[1:-1, 1:-1] == 255)
 
 
@@ -224,7 +225,7 @@ def test_scatter_plot_skips_non_finite_and_handles_empty():
 def test_scatter_plot_rejects_bad_input(kwargs, match):
   points = kwargs.pop("points")
   with pytest.raises(ValueError, match=match):
-    summaries.scatter_plot(points, **kwargs)
+    figures.scatter_plot(points, **kwargs)
 
 
 # --- save_png. ---
@@ -234,7 +235,7 @@ def test_scatter_plot_rejects_bad_input(kwargs, match):
 def test_save_png_round_trips(tmp_path, channels, mode):
   image = np.random.default_rng(1).integers(0, 256, (5, 7, channels), dtype=np.uint8)
   path = tmp_path / "nested" / "dir" / "samples.png"
-  summaries.save_png(path, image)
+  figures.save_png(path, image)
   with Image.open(path) as loaded:
     assert loaded.format == "PNG" and loaded.mode == mode
     np.testing.assert_array_equal(np.asarray(loaded).reshape(5, 7, channels), image)
@@ -242,7 +243,7 @@ def test_save_png_round_trips(tmp_path, channels, mode):
 
 def test_save_png_rejects_bad_input(tmp_path):
   with pytest.raises(ValueError, match="uint8"):
-    summaries.save_png(tmp_path / "x.png", np.zeros((4, 4, 3), np.float32))
+    figures.save_png(tmp_path / "x.png", np.zeros((4, 4, 3), np.float32))
   with pytest.raises(ValueError, match=r"\(H, W, C\)"):
-    summaries.save_png(tmp_path / "x.png", np.zeros((4, 4, 4), np.uint8))
+    figures.save_png(tmp_path / "x.png", np.zeros((4, 4, 4), np.uint8))
   assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,54 @@
+"""Feature networks: shipped files match their checksums; save/load round-trips."""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jgen.metrics import feature_networks
+from jgen.models import ConvClassifier
+
+
+def test_save_load_round_trip_gives_the_same_features(tmp_path):
+  model = ConvClassifier(num_classes=3, widths=(8, 16), groups=4)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 12, 12, 1)))["params"]
+  path = str(tmp_path / "net.npz")
+  digest = feature_networks.save_feature_network(path, model, params)
+  assert len(digest) == 64
+  with np.load(path, allow_pickle=False):  # Plain arrays only.
+    pass
+  net = feature_networks.load_feature_network(path)
+  assert net.model == model
+  images = np.random.default_rng(0).integers(0, 256, (5, 12, 12, 1), dtype=np.uint8)
+  features, logits = net.features_and_logits(images, batch_size=2)
+  x = jnp.asarray(images, jnp.float32) / 255.0
+  np.testing.assert_allclose(features, model.apply({"params": params}, x, method="features"),
+                             rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(logits, model.apply({"params": params}, x), rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match="must be uint8"):
+    net.features_and_logits(images.astype(np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(feature_networks.CHECKSUMS))
+def test_shipped_networks_load_and_match_their_checksums(name):
+  net = feature_networks.load_feature_network(name)
+  assert net.model.num_classes == 10
+  shape = (32, 32, 3) if name == "cifar10" else (28, 28, 1)
+  features, logits = net.features_and_logits(np.zeros((2, *shape), np.uint8))
+  assert features.shape == (2, net.model.widths[-1]) and logits.shape == (2, 10)
+
+
+def test_checksum_mismatch_and_unknown_names_are_clear(tmp_path, monkeypatch):
+  model = ConvClassifier(num_classes=2, widths=(4,), groups=2)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 4, 4, 1)))["params"]
+  feature_networks.save_feature_network(str(tmp_path / "toy.npz"), model, params)
+  monkeypatch.setattr(feature_networks, "WEIGHTS_DIR", str(tmp_path))
+  monkeypatch.setattr(feature_networks, "CHECKSUMS", {"toy": "0" * 64})
+  with pytest.raises(ValueError, match="SHA-256 .* is not the shipped"):
+    feature_networks.load_feature_network("toy")
+  with pytest.raises(ValueError, match="'imagenet' is not valid; choose from"):
+    feature_networks.load_feature_network("imagenet")
+  with pytest.raises(FileNotFoundError):
+    feature_networks.load_feature_network(os.path.join(str(tmp_path), "missing.npz"))
