@@ -51,3 +51,19 @@ def _tiny_npz_dir(tmp_path_factory):
            **{f"x_{s}": (images(n) > 127).astype(np.uint8)
               for s, n in (("train", 64), ("valid", 16), ("test", 32))})
   return folder
+
+
+@pytest.fixture(name="run_module")
+def _run_module():
+  """Runs ``python -m <module> <flags>`` from the repo root on CPU; returns the process.
+
+  Raises AssertionError with the end of stderr when ``check`` and the exit code is not 0.
+  """
+  def run(module: str, *flags: str, check: bool = True, timeout: float = 600):
+    proc = subprocess.run([sys.executable, "-m", module, *flags], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout, check=False,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    if check and proc.returncode != 0:
+      raise AssertionError(proc.stderr[-4000:])
+    return proc
+  return run

@@ -89,8 +89,16 @@ def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
   assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
   figures = {p.name for p in (workdir / "figures").iterdir()}
   assert {"samples_0000006.png", "interpolation_linear_0000006.png",
-          "interpolation_slerp_0000006.png"} <= figures
+          "interpolation_slerp_0000006.png", "nearest_neighbours_0000006.png"} <= figures
   assert _checkpoint_steps(workdir) == [3, 6]
+  # The evaluation suite: FID periodically, the tiny config's metrics at the end, and the
+  # discriminator two-sample test both times.
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert {"fid", "class_kl", "precision", "recall"} <= set(summary)
+  assert summary["num_scored_samples"] == 40 and 0 < summary["discriminator_test_p_value"] <= 1
+  lines = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert [m["step"] for m in lines if "eval_fid" in m] == [3, 6]
+  assert [m["eval_num_scored_samples"] for m in lines if "eval_fid" in m] == [20, 40]
 
 
 def test_missing_dataset_fails_with_one_clear_message(tmp_path):

@@ -65,8 +65,11 @@ def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys)
   periodic = [m for m in lines if any(k.startswith("eval_test_nll") for k in m)]
   assert [m["step"] for m in periodic] == [3, 6]
   assert [m["step"] for m in lines if "train_loss" in m] == [2, 4, 6]
-  assert {"samples_0000003.png", "samples_0000006.png"} <= {
+  assert {"samples_0000003.png", "samples_0000006.png", "nearest_neighbours_0000006.png"} <= {
       p.name for p in (workdir / "figures").iterdir()}
+  # The evaluation suite at the end only (sampling is the expensive part).
+  assert {"fid", "class_kl", "precision", "recall"} <= set(summary)
+  assert not any("eval_fid" in m for m in periodic if m["step"] == 3)
 
 
 RESUME_CASES = {
@@ -149,6 +152,9 @@ def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path
     ("gan_ring8", "data.name", "mnits", "data.name='mnits' is not valid; choose from"),
     ("gan_ring8", "model.arch", "resnet", "model.arch='resnet' is not valid"),
     ("gan_ring8", "data.batch_size", 0, "data.batch_size=0 is not valid"),
+    ("dcgan_mnist", "eval.sample_metrics", ("fid", "fud"), "['fud'] not valid; choose from"),
+    ("dcgan_mnist", "eval.feature_network", "imagenet",
+     "eval.feature_network='imagenet' is not valid"),
 ])
 def test_bad_values_are_named_with_the_valid_choices(config, field, value, message):
   # The same check the binary runs first (the test above shows it stops there).
