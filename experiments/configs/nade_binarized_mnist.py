@@ -55,8 +55,6 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.eval.num_samples = 10_000
   # The suite at the end only: sampling takes 784 network passes.
   sample_metrics.add_sample_metrics(config, periodic=())
-  # Binary images are scored with the MNIST network (binarized inputs: see the README).
-  config.eval.feature_network = "mnist"
 
   for name in filter(None, variant.split(",")):
     if name == "tiny":

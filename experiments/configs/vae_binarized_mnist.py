@@ -74,8 +74,6 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.eval.periodic_num_examples = 1000
   config.eval.periodic_iwae_samples = 100
   sample_metrics.add_sample_metrics(config)
-  # Binary images are scored with the MNIST network (binarized inputs: see the README).
-  config.eval.feature_network = "mnist"
 
   for name in filter(None, variant.split(",")):
     if name == "iwae":

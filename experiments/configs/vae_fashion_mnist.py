@@ -32,5 +32,4 @@ def get_config(variant: str = ""):
     config.eval.every = 2000
     config.eval.iwae_samples = 100
     config.eval.iwae_chunk = 50
-  config.eval.feature_network = ""  # The dataset's own.
   return config

@@ -28,5 +28,4 @@ def get_config(variant: str = ""):
     config.training.num_steps = 5000
     config.training.checkpoint_every = 1000
     config.eval.every = 1000
-  config.eval.feature_network = ""  # The dataset's own.
   return config
