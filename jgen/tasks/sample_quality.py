@@ -7,7 +7,8 @@ Config (``eval`` section; every field optional, off by default):
 - ``periodic_sample_metrics``: a cheap subset run every ``eval.every`` steps on
   ``eval.periodic_num_samples`` fresh samples (the ``'eval'`` stream), e.g. ``('fid',)``;
 - ``feature_network``: a name of `jgen.metrics.feature_networks.CHECKSUMS` or a path;
-  default: the dataset's own.
+  default: the dataset's own (the metrics are skipped, with a warning, when jgen ships
+  none for the dataset).
 
 Metrics are logged as ``eval_<name>`` (``eval_fid``, ``eval_kid_mean``, …); the final
 evaluation also saves the nearest-training-neighbour figure.
@@ -16,6 +17,7 @@ evaluation also saves the nearest-training-neighbour figure.
 from collections.abc import Callable
 import os
 
+from absl import logging
 import jax
 import ml_collections
 import numpy as np
@@ -39,8 +41,12 @@ def _names(config: ml_collections.ConfigDict) -> tuple[tuple[str, ...], tuple[st
           tuple(config.eval.get("periodic_sample_metrics", ())))
 
 
-def network_name(config: ml_collections.ConfigDict) -> str:
-  return config.eval.get("feature_network", "") or config.data.name
+def network_name(config: ml_collections.ConfigDict) -> str | None:
+  """``eval.feature_network``, or the dataset's own; None when that one is not shipped."""
+  if config.eval.get("feature_network", ""):
+    return config.eval.feature_network
+  name = config.data.name
+  return name if name in feature_networks.CHECKSUMS else None
 
 
 def validate(config: ml_collections.ConfigDict, info: DatasetInfo) -> None:
@@ -61,7 +67,11 @@ def validate(config: ml_collections.ConfigDict, info: DatasetInfo) -> None:
   if periodic:
     base.check_positive(config, "eval.periodic_num_samples")
   network = network_name(config)
-  if network not in feature_networks.CHECKSUMS and not os.path.exists(network):
+  if network is None:
+    logging.warning("No feature network ships for %s (choose from %s): sample-quality "
+                    "metrics are off; set eval.feature_network to a weights file to run "
+                    "them.", info.name, tuple(feature_networks.CHECKSUMS))
+  elif network not in feature_networks.CHECKSUMS and not os.path.exists(network):
     raise ValueError(f"eval.feature_network={network!r} is not valid; choose from "
                      f"{tuple(feature_networks.CHECKSUMS)} or give the path of a weights "
                      "file (experiments/configs/feature_network.py trains one).")
@@ -71,7 +81,7 @@ def make_evaluator(config: ml_collections.ConfigDict, info: DatasetInfo, draw: D
                    workdir: str) -> Callable[..., dict] | None:
   """The evaluator scoring the task's samples, or None when no sample metric is set."""
   final_metrics, periodic_metrics = _names(config)
-  if not (final_metrics or periodic_metrics):
+  if not (final_metrics or periodic_metrics) or network_name(config) is None:
     return None
   cache = {}
 
