@@ -134,7 +134,7 @@ def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path
   proc = _run(*_argv(tmp_path / "bad", config, npz_dir, "--config.task=flow"), check=False,
               timeout=120)
   assert proc.returncode != 0
-  assert ("task='flow' is not valid; choose from ('gan', 'vae', 'likelihood')"
+  assert ("task='flow' is not valid; choose from ('gan', 'vae', 'likelihood', 'classifier')"
           in proc.stderr), proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr
   assert not (tmp_path / "bad").exists()
