@@ -1,6 +1,7 @@
 """Feature networks: shipped files match their checksums; save/load round-trips."""
 
 import os
+import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +10,9 @@ import pytest
 
 from jgen.metrics import feature_networks
 from jgen.models import ConvClassifier
+
+# CI clones the repo with ../shared beside it.
+SHARED_DATA = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def test_save_load_round_trip_gives_the_same_features(tmp_path):
@@ -52,3 +56,21 @@ def test_checksum_mismatch_and_unknown_names_are_clear(tmp_path, monkeypatch):
     feature_networks.load_feature_network("imagenet")
   with pytest.raises(FileNotFoundError):
     feature_networks.load_feature_network(os.path.join(str(tmp_path), "missing.npz"))
+
+
+@pytest.mark.parametrize("name,archive,binarize,accuracy", [
+    ("mnist", "mnist", False, 0.985),
+    ("binarized_mnist", "mnist", True, 0.975),
+    ("fashion_mnist", "fashion_mnist", False, 0.86),
+])
+def test_shipped_networks_classify_real_test_images(name, archive, binarize, accuracy):
+  path = SHARED_DATA / f"{archive}.npz"
+  if not path.exists():
+    pytest.skip(f"{path} not present")
+  with np.load(path) as f:
+    images, labels = f["x_test"][:1000, ..., None], f["y_test"][:1000]
+  if binarize:  # One dynamic binarization, as the network was tested on.
+    images = (np.random.default_rng(0).random(images.shape) < images / 255.0)
+    images = images.astype(np.uint8) * 255
+  _, logits = feature_networks.load_feature_network(name).features_and_logits(images)
+  assert np.mean(logits.argmax(-1) == labels) > accuracy
