@@ -2,13 +2,14 @@
 
 ``train_and_evaluate(config, workdir)`` is what ``python -m experiments.main`` runs for
 every family; ``config.task`` names the task (`jgen.tasks.TASKS`: ``'gan'``,
-``'vae'``, ``'likelihood'``, ``'classifier'``) and the task supplies the family's pieces. The trainer
-validates the config, loads the training split once, builds the batch iterator,
-trains on `jgen.train.loop.train_loop` (checkpoints, exact resume, progress), runs the
-task's evaluators and figures every ``eval.every`` steps and once more, in full, at
-the end, and writes ``samples.npz`` and ``summary.json``. For image tasks it adds the
-sample-quality evaluator (`jgen.tasks.sample_quality`: ``eval.sample_metrics`` on the
-samples of ``samples.npz``, ``eval.periodic_sample_metrics`` during training).
+``'vae'``, ``'likelihood'``, ``'classifier'``) and the task supplies the family's
+pieces. The trainer validates the config, loads the training split once, builds the
+batch iterator, trains on `jgen.train.loop.train_loop` (checkpoints, exact resume,
+progress), runs the task's evaluators and figures every ``eval.every`` steps and once
+more, in full, at the end, and writes ``samples.npz`` and ``summary.json``. For image
+tasks it adds the sample-quality evaluator (`jgen.tasks.sample_quality`:
+``eval.sample_metrics`` on the samples of ``samples.npz``,
+``eval.periodic_sample_metrics`` during training).
 """
 
 import os
