@@ -6,24 +6,28 @@ r"""jgen's feature networks: a small CNN classifier per dataset (the `classifier
       --config=experiments/configs/feature_network.py:mnist
 
 The second command writes ``jgen/metrics/weights/<name>.npz`` and prints its SHA-256
-for ``jgen.metrics.feature_networks.CHECKSUMS``. ``ConvClassifier`` with one 3×3
-conv per block, widths 32-64-128-256 (256-D features), AdamW(1e-3, cosine, weight
-decay 5e-4), batch 128, random ±2-pixel shifts (and left-right flips for
+for ``jgen.metrics.feature_networks.CHECKSUMS``. ``ConvClassifier`` (one 3×3 conv per
+block, GroupNorm) with the widths and feature layer of ``VARIANTS``, AdamW(1e-3, cosine,
+weight decay 5e-4), batch 128, random ±2-pixel shifts (and left-right flips for
 Fashion-MNIST and CIFAR-10). Variants (one dataset, optionally ``tiny``): ``mnist``,
-``fashion_mnist``, ``cifar10``, ``binarized_mnist`` (MNIST images and labels, dynamically binarized each
-step; tested on one fixed binarization of the MNIST test set). Runtimes and test
-accuracies on 2 CPU cores are in the README.
+``fashion_mnist``, ``cifar10``, ``binarized_mnist`` (MNIST images and labels, dynamically
+binarized each step; tested on one fixed binarization of the MNIST test set). Runtimes
+and test accuracies on 2 CPU cores are in the README.
 """
 
 import ml_collections
 
-# name → (TFDS dataset, preprocessing, augmentation, training steps). The steps are those
-# of the shipped weights (README); cifar10's network is not trained yet.
+# name → TFDS dataset, preprocessing, augmentation, conv widths, dense feature width
+# (0: global average pooling) and training steps: those of the shipped weights (README).
 VARIANTS = {
-    "mnist": ("mnist", "unit", "translate", 2500),
-    "fashion_mnist": ("fashion_mnist", "unit", "translate_flip", 2000),
-    "cifar10": ("cifar10", "unit", "translate_flip", 6000),
-    "binarized_mnist": ("mnist", "dynamic_binarize", "translate", 2000),
+    "mnist": dict(dataset="mnist", preprocess="unit", augment="translate",
+                  widths=(32, 64), dense_width=256, num_steps=5000),
+    "fashion_mnist": dict(dataset="fashion_mnist", preprocess="unit", augment="translate_flip",
+                          widths=(32, 64), dense_width=256, num_steps=5000),
+    "cifar10": dict(dataset="cifar10", preprocess="unit", augment="translate_flip",
+                    widths=(32, 64, 128), dense_width=256, num_steps=3200),
+    "binarized_mnist": dict(dataset="mnist", preprocess="dynamic_binarize", augment="translate",
+                            widths=(32, 64, 128, 256), dense_width=0, num_steps=2000),
 }
 
 
@@ -35,7 +39,7 @@ def get_config(variant: str = "mnist") -> ml_collections.ConfigDict:
     raise ValueError(f"Config variant {variant!r}: name one of {tuple(VARIANTS)} "
                      "(optionally with ',tiny').")
   name = datasets[0]
-  dataset, preprocess, augment, num_steps = VARIANTS[name]
+  variant_config = VARIANTS[name]
 
   config = ml_collections.ConfigDict()
   config.task = "classifier"
@@ -43,17 +47,18 @@ def get_config(variant: str = "mnist") -> ml_collections.ConfigDict:
   config.feature_network = name  # The weights file it becomes.
 
   config.data = ml_collections.ConfigDict()
-  config.data.name = dataset
-  config.data.preprocess = preprocess
-  config.data.augment = augment
+  config.data.name = variant_config["dataset"]
+  config.data.preprocess = variant_config["preprocess"]
+  config.data.augment = variant_config["augment"]
   config.data.batch_size = 128
   config.data.data_dir = ""
   config.data.npz_dir = ""
 
   config.model = ml_collections.ConfigDict()
-  config.model.widths = (32, 64, 128, 256)
+  config.model.widths = variant_config["widths"]
   config.model.convs_per_block = 1
   config.model.groups = 8
+  config.model.dense_width = variant_config["dense_width"]
 
   config.optim = ml_collections.ConfigDict()
   config.optim.lr = 1e-3
@@ -61,7 +66,7 @@ def get_config(variant: str = "mnist") -> ml_collections.ConfigDict:
   config.optim.weight_decay = 5e-4
 
   config.training = ml_collections.ConfigDict()
-  config.training.num_steps = num_steps
+  config.training.num_steps = variant_config["num_steps"]
   config.training.log_every = 200
   config.training.checkpoint_every = 1000
   config.training.max_to_keep = 2
@@ -77,6 +82,7 @@ def get_config(variant: str = "mnist") -> ml_collections.ConfigDict:
   if "tiny" in names:
     config.model.widths = (8, 16)
     config.model.groups = 4
+    config.model.dense_width = 16 if config.model.dense_width else 0
     config.data.batch_size = 16
     config.training.num_steps = 6
     config.training.log_every = 2

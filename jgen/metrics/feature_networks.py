@@ -81,7 +81,8 @@ def save_feature_network(path: str, model: ConvClassifier, params: Any) -> str:
   arrays = {"/".join(k): np.asarray(v)
             for k, v in flax.traverse_util.flatten_dict(flax.core.unfreeze(params)).items()}
   arch = {"num_classes": model.num_classes, "widths": list(model.widths),
-          "convs_per_block": model.convs_per_block, "groups": model.groups}
+          "convs_per_block": model.convs_per_block, "groups": model.groups,
+          "dense_width": model.dense_width}
   arrays[_ARCH_KEY] = np.frombuffer(json.dumps(arch).encode(), np.uint8)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   with open(path, "wb") as f:

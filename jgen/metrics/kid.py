@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jgen.metrics._checks import feature_sets
 from jgen.metrics.kernels import mmd2_unbiased
 from jgen.metrics.kernels import polynomial_kernel
 from jgen.typing import Array
@@ -83,14 +84,8 @@ def kernel_inception_distance(real_features: ArrayLike, generated_features: Arra
     >>> sorted(kid), kid["kid_mean"] > 1.0  # ~7; ~0 ± 0.2 for two samples of one law
     (['kid_mean', 'kid_std'], True)
   """
-  real_features = jnp.asarray(real_features, jnp.float32)
-  generated_features = jnp.asarray(generated_features, jnp.float32)
-  if real_features.ndim != 2 or generated_features.ndim != 2:
-    raise ValueError(f"real_features {real_features.shape} and generated_features "
-                     f"{generated_features.shape} must be 2-D (num_samples, feature_dim).")
-  if real_features.shape[1] != generated_features.shape[1]:
-    raise ValueError(f"real_features {real_features.shape} and generated_features "
-                     f"{generated_features.shape} have different feature dimensions.")
+  real_features, generated_features = feature_sets(
+      {"real_features": real_features, "generated_features": generated_features})
   if num_subsets < 1:
     raise ValueError(f"num_subsets={num_subsets} must be at least 1.")
   num_real, num_generated = real_features.shape[0], generated_features.shape[0]

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jgen.figures import image_grid
+from jgen.metrics._checks import feature_sets
 from jgen.metrics._distances import nearest_neighbours
 from jgen.metrics._distances import squared_distances
 from jgen.typing import ArrayLike
@@ -291,16 +292,6 @@ def _mann_whitney_z(generated: np.ndarray, test: np.ndarray) -> float:
   return (u - m * n / 2.0) / math.sqrt(m * n * (m + n + 1) / 12.0)
 
 
-def _as_features(x: ArrayLike, name: str) -> np.ndarray:
-  x = np.asarray(x)
-  if x.ndim != 2 or x.shape[0] == 0:
-    raise ValueError(f"{name} must be non-empty features of shape (N, D); got shape {x.shape}.")
-  x = x.astype(np.float32)
-  if not np.all(np.isfinite(x)):
-    raise ValueError(f"{name} has non-finite values (NaN or inf).")
-  return x
-
-
 def data_copying_test(
     train_features: ArrayLike,
     test_features: ArrayLike,
@@ -413,12 +404,9 @@ def data_copying_test(
     >>> result["num_cells_used"], bool(result["c_t"] < -3), bool(result["global_z"] < -3)
     (5, True, True)
   """
-  train = _as_features(train_features, "train_features")
-  test = _as_features(test_features, "test_features")
-  generated = _as_features(generated_features, "generated_features")
-  if not train.shape[1] == test.shape[1] == generated.shape[1]:
-    raise ValueError(f"train_features {train.shape}, test_features {test.shape} and "
-                     f"generated_features {generated.shape} must share the feature dim D.")
+  train, test, generated = map(np.asarray, feature_sets(
+      {"train_features": train_features, "test_features": test_features,
+       "generated_features": generated_features}))
   if not 1 <= num_cells <= train.shape[0]:
     raise ValueError(f"num_cells={num_cells} must lie in [1, {train.shape[0]}] (the "
                      "training points).")

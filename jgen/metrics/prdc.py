@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jgen.metrics._checks import feature_sets
 from jgen.metrics._distances import kth_neighbour_radii
 from jgen.metrics._distances import nearest_neighbours
 from jgen.metrics._distances import squared_distances
@@ -31,11 +32,8 @@ from jgen.typing import ArrayLike
 
 def _as_feature_pair(real_features: ArrayLike, generated_features: ArrayLike,
                      k: int, chunk: int) -> tuple[np.ndarray, np.ndarray]:
-  real = np.asarray(real_features, np.float32)
-  generated = np.asarray(generated_features, np.float32)
-  if real.ndim != 2 or generated.ndim != 2 or real.shape[1] != generated.shape[1]:
-    raise ValueError(f"real_features {real.shape} and generated_features "
-                     f"{generated.shape} must be (N, D) and (M, D) with the same D.")
+  real, generated = map(np.asarray, feature_sets(
+      {"real_features": real_features, "generated_features": generated_features}))
   smallest = min(real.shape[0], generated.shape[0])
   if not 1 <= k < smallest:
     raise ValueError(

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jgen.metrics._checks import feature_sets
 from jgen.metrics._distances import squared_distances
 from jgen.metrics.kernels import gaussian_kernel
 from jgen.models.mlp import MLP
@@ -59,22 +60,6 @@ _REAL = int | float | np.integer | np.floating
 
 def _is_concrete(value) -> bool:
   return not isinstance(value, jax.core.Tracer)
-
-
-def _as_samples(x: ArrayLike, y: ArrayLike, caller: str) -> tuple[Array, Array]:
-  """Checks ``x`` (n, D) and ``y`` (m, D) with n, m ≥ 2; returns them as float32."""
-  x = jnp.asarray(x, jnp.float32)
-  y = jnp.asarray(y, jnp.float32)
-  if x.ndim != 2 or y.ndim != 2:
-    raise ValueError(f"{caller}: x and y must be 2-D arrays (N, D) (flatten images first); "
-                     f"got shapes {x.shape} and {y.shape}.")
-  if x.shape[1] != y.shape[1]:
-    raise ValueError(f"{caller}: x and y must have the same feature dimension D; got "
-                     f"x {x.shape} and y {y.shape}.")
-  if x.shape[0] < 2 or y.shape[0] < 2:
-    raise ValueError(f"{caller}: need at least 2 points in each sample; got "
-                     f"{x.shape[0]} in x and {y.shape[0]} in y.")
-  return x, y
 
 
 def _check_num_permutations(num_permutations, caller: str) -> None:
@@ -272,7 +257,8 @@ def mmd_permutation_test(x: ArrayLike, y: ArrayLike, key: PRNGKey, *,
     >>> float(result.p_value) < 0.05
     True
   """
-  x, y = _as_samples(x, y, "mmd_permutation_test")
+  x, y = feature_sets({"x": x, "y": y}, min_points=2, caller="mmd_permutation_test",
+                      finite=False)
   _check_num_permutations(num_permutations, "mmd_permutation_test")
   if _is_concrete(bandwidth):
     if np.ndim(bandwidth) != 0 or not float(bandwidth) > 0:
@@ -376,7 +362,8 @@ def classifier_two_sample_test(x: ArrayLike, y: ArrayLike, key: PRNGKey, *, hidd
     Lopez-Paz & Oquab. Revisiting Classifier Two-Sample Tests. ICLR 2017.
     arXiv:1610.06545.
   """
-  x, y = _as_samples(x, y, "classifier_two_sample_test")
+  x, y = feature_sets({"x": x, "y": y}, min_points=2, caller="classifier_two_sample_test",
+                      finite=False)
   if isinstance(hidden, bool) or not isinstance(hidden, int | np.integer) or hidden < 0:
     raise ValueError(f"classifier_two_sample_test: hidden must be an integer ≥ 0 (0 for "
                      f"logistic regression); got {hidden!r}.")

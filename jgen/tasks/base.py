@@ -11,7 +11,7 @@ pieces that differ between families, and nothing loop-like. The trainer calls th
   batches = task.batches(config, iterator)      # e.g. groups n_critic batches
   evaluators = task.evaluators(config, info)    # [(state, final) -> metrics]
   figures = task.figures(config, info)          # state -> {name: uint8 image}
-  samples = task.sample(config, info, state, key, n)   # samples.npz (None: no samples)
+  draw = task.sampler(config, info)             # (state, key, n) -> samples (None: none)
   labels = task.sample_labels(config, info, n)         # their classes, if conditional
 
 where ``info`` is the dataset's `jgen.data.DatasetInfo`. Batches are dicts of
@@ -36,6 +36,8 @@ from jgen.typing import PRNGKey
 from jgen.typing import PyTree
 
 Config = ml_collections.ConfigDict
+# ``(state, key, num) -> samples``: uint8 NHWC images, or float32 points for a toy.
+SampleFn = Callable[[PyTree, PRNGKey, int], np.ndarray]
 
 
 class Task(NamedTuple):
@@ -47,7 +49,7 @@ class Task(NamedTuple):
   train_step: Callable[[Config, DatasetInfo], Callable[..., tuple[PyTree, dict]]]
   evaluators: Callable[[Config, DatasetInfo], Sequence[Evaluator]]
   figures: Callable[[Config, DatasetInfo], FigureFn | None]
-  sample: Callable[[Config, DatasetInfo, PyTree, PRNGKey, int], np.ndarray] | None
+  sampler: Callable[[Config, DatasetInfo], SampleFn] | None
   batches: Callable[[Config, Iterator], Iterator] = lambda config, batches: batches
   sample_labels: Callable[[Config, DatasetInfo, int], np.ndarray | None] = (
       lambda config, info, num: None)

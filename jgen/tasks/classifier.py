@@ -3,7 +3,8 @@
 A classifier maximises the conditional likelihood ``log p(y | x)``, so it trains on the
 exact-likelihood step (`jgen.train.likelihood_step`) with ``log_prob = Categorical(
 logits).log_prob(y)``: cross-entropy in nats per example. Config (see
-``experiments/configs/feature_network.py``): ``model.widths``, ``model.convs_per_block``;
+``experiments/configs/feature_network.py``): ``model.widths``, ``model.convs_per_block``,
+``model.groups``, ``model.dense_width`` (0: global average pooling);
 ``data.augment`` one of `jgen.data.AUGMENTATIONS`; AdamW with ``optim.weight_decay``.
 Evaluation: test accuracy and cross-entropy, periodically on
 ``eval.periodic_num_examples`` examples. `jgen.metrics.save_feature_network` turns the
@@ -45,6 +46,9 @@ def validate(config, info) -> None:
   if not widths or any(w <= 0 or w % config.model.groups for w in widths):
     raise ValueError(f"model.widths={widths} must be positive multiples of "
                      f"model.groups={config.model.groups}.")
+  if not (isinstance(config.model.dense_width, int) and config.model.dense_width >= 0):
+    raise ValueError(f"model.dense_width={config.model.dense_width!r} must be an integer "
+                     ">= 0 (0: global average pooling).")
   if not config.optim.weight_decay >= 0:
     raise ValueError(f"optim.weight_decay={config.optim.weight_decay!r} must be >= 0.")
   learning_rate(config)  # Checks optim.lr and optim.schedule.
@@ -53,7 +57,8 @@ def validate(config, info) -> None:
 def build_model(config, info) -> ConvClassifier:
   m = config.model
   return ConvClassifier(num_classes=info.num_classes, widths=tuple(m.widths),
-                        convs_per_block=m.convs_per_block, groups=m.groups)
+                        convs_per_block=m.convs_per_block, groups=m.groups,
+                        dense_width=m.dense_width)
 
 
 def init_state(config, info) -> LikelihoodState:
@@ -109,4 +114,4 @@ def evaluators(config, info):
 
 TASK = Task(name="classifier", validate=validate, init_state=init_state,
             train_step=train_step, evaluators=evaluators, figures=lambda config, info: None,
-            sample=None)
+            sampler=None)

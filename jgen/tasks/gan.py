@@ -118,10 +118,12 @@ def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
   return np.concatenate(out)
 
 
-def sample(config, info, state: GANState, key: PRNGKey, num: int) -> np.ndarray:
-  """uint8 NHWC images, or float32 points for a toy."""
-  samples = generate(state, key, num, config.model.latent_dim)
-  return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
+def sampler(config, info):
+  """``draw(state, key, num)``: uint8 NHWC images, or float32 points for a toy."""
+  def draw(state: GANState, key: PRNGKey, num: int) -> np.ndarray:
+    samples = generate(state, key, num, config.model.latent_dim)
+    return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
+  return draw
 
 
 def _discriminator_test(config):
@@ -186,10 +188,11 @@ def figures(config, info):
                                       extent=(-half, half, -half, half))}
     return scatter
 
+  draw = sampler(config, info)
+
   def images(state):
     key = rng.stream_key(state.base_key, "figures")
-    to_uint8 = functools.partial(sample, config, info, state)
-    out = {"samples": image_grid(to_uint8(jax.random.fold_in(key, 0), 64))}
+    out = {"samples": image_grid(draw(state, jax.random.fold_in(key, 0), 64))}
     z = jax.random.normal(jax.random.fold_in(key, 1), (2, 8, latent_dim))
     variables = state.generator_variables(ema=True)
     for method in ("linear", "slerp"):
@@ -202,4 +205,4 @@ def figures(config, info):
 
 
 TASK = Task(name="gan", validate=validate, init_state=init_state, train_step=train_step,
-            evaluators=evaluators, figures=figures, sample=sample, batches=batches)
+            evaluators=evaluators, figures=figures, sampler=sampler, batches=batches)

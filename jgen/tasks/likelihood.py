@@ -146,8 +146,9 @@ def evaluators(config, info):
   return [evaluator]
 
 
-def _sampler(config):
+def sampler(config, info):
   """``draw(state, key, num)``: exact samples (mask 0 for MADE) as uint8 {0, 255} NHWC."""
+  del info
   @functools.partial(jax.jit, static_argnums=2)
   def draw_chunk(state, key, n):
     kwargs = {} if config.model.arch == "nade" else {"mask_key": _mask_key(state, 0)}
@@ -160,15 +161,8 @@ def _sampler(config):
   return draw
 
 
-def sample(config, info, state: LikelihoodState, key, num: int) -> np.ndarray:
-  """Exact samples (mask 0 for MADE) as uint8 NHWC images with values {0, 255}."""
-  del info
-  return _sampler(config)(state, key, num)
-
-
 def figures(config, info):
-  del info
-  draw = _sampler(config)  # Compiled once for every evaluation of the run.
+  draw = sampler(config, info)  # Compiled once for every evaluation of the run.
 
   def samples(state):
     key = rng.stream_key(state.base_key, "figures")
@@ -177,4 +171,4 @@ def figures(config, info):
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,
-            train_step=train_step, evaluators=evaluators, figures=figures, sample=sample)
+            train_step=train_step, evaluators=evaluators, figures=figures, sampler=sampler)

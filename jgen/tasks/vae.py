@@ -193,11 +193,11 @@ def figures(config, info):
   return vae_figures.make_figures(config, info, load_eval_data(config, 16))
 
 
-def sample(config, info, state: VAEState, key, num: int) -> np.ndarray:
-  """Prior samples (decoder means) as uint8 NHWC; a CVAE's labels cycle 0-9.
+def sampler(config, info):
+  """``draw(state, key, num)``: prior samples (decoder means) as uint8 NHWC.
 
   Gaussian-latent models decode ``z ~ N(0, I)``; a VQ-VAE decodes codes drawn
-  uniformly (it has no learned prior yet).
+  uniformly (it has no learned prior yet). A CVAE's classes are `sample_labels`.
   """
   @jax.jit
   def draw(state, key, labels):
@@ -211,18 +211,24 @@ def sample(config, info, state: VAEState, key, num: int) -> np.ndarray:
     y = labels if config.model.conditional else None
     return state.apply_fn(params, z, y, method="decode").mean()
 
-  chunk = 500
-  labels = np.arange(num) % max(info.num_classes, 1)
-  out = [draw(state, jax.random.fold_in(key, i), labels[start:start + chunk])
-         for i, start in enumerate(range(0, num, chunk))]
-  return np.asarray(data.to_uint8(jnp.concatenate(out), config.data.preprocess))
+  def draw_all(state: VAEState, key, num: int, chunk: int = 500) -> np.ndarray:
+    # Unconditional models ignore the labels; they only set the chunk's size.
+    labels = _labels(info, num)
+    out = [draw(state, jax.random.fold_in(key, i), labels[start:start + chunk])
+           for i, start in enumerate(range(0, num, chunk))]
+    return np.asarray(data.to_uint8(jnp.concatenate(out), config.data.preprocess))
+  return draw_all
+
+
+def _labels(info, num: int) -> np.ndarray:
+  return np.arange(num) % max(info.num_classes, 1)
 
 
 def sample_labels(config, info, num: int) -> np.ndarray | None:
-  """A CVAE's sample classes: ``0, 1, …, C−1, 0, 1, …`` (as ``sample`` draws them)."""
-  return np.arange(num) % info.num_classes if config.model.conditional else None
+  """A CVAE's sample classes: ``0, 1, …, C−1, 0, 1, …`` (as `sampler` draws them)."""
+  return _labels(info, num) if config.model.conditional else None
 
 
 TASK = Task(name="vae", validate=validate, init_state=init_state, train_step=train_step,
-            evaluators=evaluators, figures=figures, sample=sample,
+            evaluators=evaluators, figures=figures, sampler=sampler,
             sample_labels=sample_labels)

@@ -45,7 +45,7 @@ def validate_config(config: ml_collections.ConfigDict) -> "tasks.Task":
   info = data.dataset_info(config.data.name)
   task_base.check_positive(config, "data.batch_size", "training.num_steps", "training.log_every",
                  "training.checkpoint_every", "training.max_to_keep", "eval.every")
-  if task.sample is not None:
+  if task.sampler is not None:
     task_base.check_positive(config, "eval.num_samples")
   if not isinstance(config.seed, int) or config.seed < 0:
     raise ValueError(f"seed={config.seed!r} is not valid; it must be a non-negative integer.")
@@ -53,7 +53,7 @@ def validate_config(config: ml_collections.ConfigDict) -> "tasks.Task":
     raise ValueError(f"data.batch_size={config.data.batch_size} must be divisible by the "
                      f"{jax.device_count()} devices.")
   task.validate(config, info)
-  if task.sample is not None:
+  if task.sampler is not None:
     sample_quality.validate(config, info)
   return task
 
@@ -71,14 +71,14 @@ def _sampler(config, task, info):
   The final evaluation scores exactly the samples ``samples.npz`` holds, without
   drawing them twice (a MADE sample takes 784 network passes).
   """
-  cache = {}
+  cache, sample = {}, task.sampler(config, info)  # Built (and jitted) once per run.
 
   def draw(state, stream: str, num: int):
     signature = (int(state.step), stream, num)
     if signature not in cache:
       cache.clear()
       key = rng.stream_key(state.base_key, stream)
-      cache[signature] = (np.asarray(task.sample(config, info, state, key, num)),
+      cache[signature] = (np.asarray(sample(state, key, num)),
                           task.sample_labels(config, info, num))
     return cache[signature]
   return draw
@@ -114,7 +114,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   info = data.dataset_info(config.data.name)
   writer = open_run(workdir, config.to_dict())
   batches = task.batches(config, _batches(config, info))
-  draw = _sampler(config, task, info) if task.sample is not None else None
+  draw = _sampler(config, task, info) if task.sampler is not None else None
   quality = draw and sample_quality.make_evaluator(config, info, draw, workdir)
   evaluators = [*task.evaluators(config, info), *([quality] if quality else [])]
   figures = task.figures(config, info)
@@ -138,7 +138,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_seconds = time.perf_counter() - t0
   step = int(state.step)
   summary = {"step": step}
-  if task.sample is not None:  # A classifier has nothing to sample.
+  if task.sampler is not None:  # A classifier has nothing to sample.
     summary["num_samples"] = int(
         write_samples(config, task, info, workdir, state, draw).shape[0])
   summary |= evaluate(step, state, final=True)
@@ -155,7 +155,7 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
     FileNotFoundError: when ``workdir`` holds no checkpoint.
   """
   task = validate_config(config)
-  if task.sample is None:
+  if task.sampler is None:
     raise ValueError(f"task={task.name!r} has no samples to write.")
   state = restore_state(config, workdir)
   return write_samples(config, task, data.dataset_info(config.data.name), workdir, state)

@@ -1,25 +1,22 @@
 """End-to-end tests of `python -m experiments.gan` on tiny configs."""
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
+import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / "experiments" / "configs" / "gan_ring8.py")
 
 
-def _run(workdir, *flags, check=True, timeout=600):
-  proc = subprocess.run(
-      [sys.executable, "-m", "experiments.gan", f"--workdir={workdir}", *flags],
-      cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
-      env={**os.environ, "JAX_PLATFORMS": "cpu"})
-  if check and proc.returncode != 0:
-    raise AssertionError(proc.stderr[-4000:])
-  return proc
+@pytest.fixture(name="run")
+def _run(run_module):
+  """``run(workdir, *flags, check=True, timeout=600)``: ``python -m experiments.gan``."""
+  def run(workdir, *flags, check=True, timeout=600):
+    return run_module("experiments.gan", f"--workdir={workdir}", *flags, check=check,
+                      timeout=timeout)
+  return run
 
 
 def _checkpoint_steps(workdir):
@@ -27,9 +24,9 @@ def _checkpoint_steps(workdir):
   return sorted(int(p.name) for p in ckpt.iterdir() if p.name.isdigit()) if ckpt.exists() else []
 
 
-def test_tiny_run_writes_everything_and_resumes(tmp_path):
+def test_tiny_run_writes_everything_and_resumes(tmp_path, run):
   workdir = tmp_path / "run"
-  proc = _run(workdir, f"--config={CONFIG}:tiny")
+  proc = run(workdir, f"--config={CONFIG}:tiny")
   assert "step 40/40" in proc.stderr  # Progress lines.
   summary = json.loads((workdir / "summary.json").read_text())
   assert summary["step"] == 40 and summary["num_modes"] == 8
@@ -46,7 +43,7 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
   assert _checkpoint_steps(workdir) == [20, 40]
 
   # A second run with more steps resumes from step 40 instead of starting over.
-  proc = _run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60")
+  proc = run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60")
   assert "Restored checkpoint at step 40" in proc.stderr
   assert "step 10/60" not in proc.stderr and "step 60/60" in proc.stderr
   assert _checkpoint_steps(workdir) == [20, 40, 60]
@@ -54,14 +51,14 @@ def test_tiny_run_writes_everything_and_resumes(tmp_path):
   # --sample_only regenerates samples.npz bit-identically from the newest checkpoint.
   before = np.load(workdir / "samples.npz")["samples"]
   (workdir / "samples.npz").unlink()
-  _run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60", "--sample_only")
+  run(workdir, f"--config={CONFIG}:tiny", "--config.training.num_steps=60", "--sample_only")
   np.testing.assert_array_equal(np.load(workdir / "samples.npz")["samples"], before)
 
 
-def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path):
+def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path, run):
   workdir = tmp_path / "nan"
   # A learning rate of 3 makes the least-squares losses overflow at step 2 (seed 0).
-  proc = _run(workdir, f"--config={CONFIG}:tiny", "--config.loss.name=least_squares",
+  proc = run(workdir, f"--config={CONFIG}:tiny", "--config.loss.name=least_squares",
               "--config.optim.d_lr=3", "--config.optim.g_lr=3",
               "--config.training.checkpoint_every=1", check=False)
   assert proc.returncode != 0
@@ -72,7 +69,7 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path):
   assert not (workdir / "summary.json").exists()
 
 
-def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
+def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path, run):
   rng = np.random.default_rng(0)
   npz_dir = tmp_path / "npz"
   npz_dir.mkdir()
@@ -83,7 +80,7 @@ def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
            y_test=rng.integers(0, 10, 16, dtype=np.uint8))
   workdir = tmp_path / "dcgan"
   config = REPO / "experiments" / "configs" / "dcgan_mnist.py"
-  _run(workdir, f"--config={config}:tiny", f"--config.data.npz_dir={npz_dir}",
+  run(workdir, f"--config={config}:tiny", f"--config.data.npz_dir={npz_dir}",
        f"--config.data.data_dir={tmp_path / 'tfds'}")
   samples = np.load(workdir / "samples.npz")["samples"]
   assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
@@ -101,9 +98,9 @@ def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path):
   assert [m["eval_num_scored_samples"] for m in lines if "eval_fid" in m] == [20, 40]
 
 
-def test_missing_dataset_fails_with_one_clear_message(tmp_path):
+def test_missing_dataset_fails_with_one_clear_message(tmp_path, run):
   config = REPO / "experiments" / "configs" / "dcgan_mnist.py"
-  proc = _run(tmp_path / "w", f"--config={config}:tiny",
+  proc = run(tmp_path / "w", f"--config={config}:tiny",
               f"--config.data.data_dir={tmp_path / 'empty'}", check=False, timeout=120)
   assert proc.returncode != 0
   assert "mnist" in proc.stderr and "npz" in proc.stderr

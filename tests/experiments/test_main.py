@@ -24,18 +24,18 @@ def _npz_dir(tiny_npz_dir):
   return tiny_npz_dir
 
 
-def _argv(workdir, config, npz_dir, *flags):
-  return [sys.executable, "-m", "experiments.main", f"--workdir={workdir}",
-          f"--config={config}", f"--config.data.npz_dir={npz_dir}",
+def _flags(workdir, config, npz_dir, *flags):
+  return [f"--workdir={workdir}", f"--config={config}", f"--config.data.npz_dir={npz_dir}",
           f"--config.data.data_dir={pathlib.Path(npz_dir).parent / 'tfds'}", *flags]
 
 
-def _run(*argv, check=True, timeout=600):
-  proc = subprocess.run(list(argv), cwd=REPO, capture_output=True, text=True,
-                        timeout=timeout, check=False, env={**os.environ, "JAX_PLATFORMS": "cpu"})
-  if check and proc.returncode != 0:
-    raise AssertionError(proc.stderr[-4000:])
-  return proc
+@pytest.fixture(name="run")
+def _run(run_module):
+  """``run(workdir, config, npz_dir, *flags, check, timeout)``: ``experiments.main``."""
+  def run(workdir, config, npz_dir, *flags, check=True, timeout=600):
+    return run_module("experiments.main", *_flags(workdir, config, npz_dir, *flags),
+                      check=check, timeout=timeout)
+  return run
 
 
 def _checkpoint_steps(workdir):
@@ -47,9 +47,9 @@ def _checkpoint_steps(workdir):
     ("nade_binarized_mnist.py:tiny", ["test_nll"]),
     ("made_binarized_mnist.py:tiny,masks32", ["test_nll_1mask", "test_nll_32masks"]),
 ])
-def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys):
+def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys, run):
   workdir = tmp_path / "run"
-  proc = _run(*_argv(workdir, CONFIGS / config, npz_dir))
+  proc = run(workdir, CONFIGS / config, npz_dir)
   assert "step 6/6" in proc.stderr and "final evaluation at step 6" in proc.stderr
   summary = json.loads((workdir / "summary.json").read_text())
   assert summary["step"] == 6 and summary["num_test_examples"] == 32
@@ -82,15 +82,16 @@ RESUME_CASES = {
 
 
 @pytest.mark.parametrize("task", list(RESUME_CASES))
-def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path, npz_dir, task):
+def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path, npz_dir, task, run):
   config, steps, extra = RESUME_CASES[task]
   flags = [f"--config.training.num_steps={steps}", "--config.training.checkpoint_every=50",
            "--config.training.log_every=500", "--config.eval.every=100000",
            "--config.eval.num_samples=40", *extra]
   straight, killed = tmp_path / "straight", tmp_path / "killed"
-  _run(*_argv(straight, config, npz_dir, *flags))
+  run(straight, config, npz_dir, *flags)
 
-  proc = subprocess.Popen(_argv(killed, config, npz_dir, *flags), cwd=REPO,
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.main",
+                           *_flags(killed, config, npz_dir, *flags)], cwd=REPO,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           env={**os.environ, "JAX_PLATFORMS": "cpu"})
   deadline = time.time() + 300
@@ -102,7 +103,7 @@ def test_sigkill_and_restart_is_bit_identical_to_uninterrupted(tmp_path, npz_dir
   assert steps_at_kill and steps_at_kill[-1] < steps, steps_at_kill
   assert not (killed / "summary.json").exists()
 
-  restarted = _run(*_argv(killed, config, npz_dir, *flags))
+  restarted = run(killed, config, npz_dir, *flags)
   assert f"Restored checkpoint at step {steps_at_kill[-1]}" in restarted.stderr
   np.testing.assert_array_equal(np.load(straight / "samples.npz")["samples"],
                                 np.load(killed / "samples.npz")["samples"])
@@ -129,10 +130,10 @@ def _final_state(workdir, config_arg, flags):
   return state
 
 
-def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path, npz_dir):
+def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path, npz_dir, run):
   config = CONFIGS / "made_binarized_mnist.py:tiny"
-  proc = _run(*_argv(tmp_path / "bad", config, npz_dir, "--config.task=flow"), check=False,
-              timeout=120)
+  proc = run(tmp_path / "bad", config, npz_dir, "--config.task=flow", check=False,
+             timeout=120)
   assert proc.returncode != 0
   assert ("task='flow' is not valid; choose from ('gan', 'vae', 'likelihood', 'classifier')"
           in proc.stderr), proc.stderr[-2000:]

@@ -1,10 +1,7 @@
 """End-to-end tests of `python -m experiments.vae` on tiny configs and tiny offline data."""
 
 import json
-import os
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,14 +15,14 @@ def _npz_dir(tiny_npz_dir):
   return tiny_npz_dir
 
 
-def _run(workdir, config, npz_dir, tfds_dir, *flags):
-  proc = subprocess.run(
-      [sys.executable, "-m", "experiments.vae", f"--workdir={workdir}", f"--config={config}",
-       f"--config.data.npz_dir={npz_dir}", f"--config.data.data_dir={tfds_dir}", *flags],
-      cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
-      env={**os.environ, "JAX_PLATFORMS": "cpu"})
-  assert proc.returncode == 0, proc.stderr[-4000:]
-  return proc
+@pytest.fixture(name="run")
+def _run(run_module):
+  """``run(workdir, config, npz_dir, tfds_dir, *flags)``: ``python -m experiments.vae``."""
+  def run(workdir, config, npz_dir, tfds_dir, *flags):
+    return run_module("experiments.vae", f"--workdir={workdir}", f"--config={config}",
+                      f"--config.data.npz_dir={npz_dir}", f"--config.data.data_dir={tfds_dir}",
+                      *flags)
+  return run
 
 
 COMMON = {"reconstructions", "prior_samples", "latent_traversal",
@@ -38,9 +35,9 @@ COMMON = {"reconstructions", "prior_samples", "latent_traversal",
     ("tiny,cvae", COMMON | {"style_transfer"}, True),
     ("tiny,dae", COMMON | {"denoising_corrupted_denoised_clean"}, False),
 ])
-def test_variants_write_their_figures(tmp_path, npz_dir, variant, figures, has_nll):
+def test_variants_write_their_figures(tmp_path, npz_dir, variant, figures, has_nll, run):
   workdir = tmp_path / "run"
-  _run(workdir, f"{CONFIGS / 'vae_binarized_mnist.py'}:{variant}", npz_dir, tmp_path / "tfds")
+  run(workdir, f"{CONFIGS / 'vae_binarized_mnist.py'}:{variant}", npz_dir, tmp_path / "tfds")
   assert {f"{name}_0000006.png" for name in figures} <= {
       p.name for p in (workdir / "figures").iterdir()}
   samples = np.load(workdir / "samples.npz")["samples"]
@@ -53,23 +50,23 @@ def test_variants_write_their_figures(tmp_path, npz_dir, variant, figures, has_n
     assert summary["num_test_examples"] == 32
 
 
-def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir):
+def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir, run):
   workdir = tmp_path / "vq"
   config = f"{CONFIGS / 'vqvae_fashion_mnist.py'}:tiny,ema"
-  _run(workdir, config, npz_dir, tmp_path / "tfds")
+  run(workdir, config, npz_dir, tmp_path / "tfds")
   assert {"reconstructions_0000006.png", "codebook_usage_0000006.png"} <= {
       p.name for p in (workdir / "figures").iterdir()}
   summary = json.loads((workdir / "summary.json").read_text())
   assert 0 < summary["test_reconstruction_mse"] < 1
   assert 1 <= summary["test_codebook_perplexity"] <= 16
-  proc = _run(workdir, config, npz_dir, tmp_path / "tfds", "--config.training.num_steps=8")
+  proc = run(workdir, config, npz_dir, tmp_path / "tfds", "--config.training.num_steps=8")
   assert "Restored checkpoint at step 6" in proc.stderr
   assert json.loads((workdir / "summary.json").read_text())["step"] == 8
 
 
-def test_conv_vae_with_logistic_decoder_reports_bits_per_dim(tmp_path, npz_dir):
+def test_conv_vae_with_logistic_decoder_reports_bits_per_dim(tmp_path, npz_dir, run):
   workdir = tmp_path / "conv"
-  _run(workdir, f"{CONFIGS / 'vae_fashion_mnist.py'}:tiny", npz_dir, tmp_path / "tfds")
+  run(workdir, f"{CONFIGS / 'vae_fashion_mnist.py'}:tiny", npz_dir, tmp_path / "tfds")
   assert {f"{name}_0000006.png" for name in COMMON} <= {
       p.name for p in (workdir / "figures").iterdir()}
   summary = json.loads((workdir / "summary.json").read_text())

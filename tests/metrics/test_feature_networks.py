@@ -41,7 +41,7 @@ def test_shipped_networks_load_and_match_their_checksums(name):
   assert net.model.num_classes == 10
   shape = (32, 32, 3) if name == "cifar10" else (28, 28, 1)
   features, logits = net.features_and_logits(np.zeros((2, *shape), np.uint8))
-  assert features.shape == (2, net.model.widths[-1]) and logits.shape == (2, 10)
+  assert features.shape == (2, net.model.feature_dim) and logits.shape == (2, 10)
 
 
 def test_checksum_mismatch_and_unknown_names_are_clear(tmp_path, monkeypatch):

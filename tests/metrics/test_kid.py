@@ -82,7 +82,7 @@ def test_subset_size_errors_name_both_sizes(subset_size):
 
 def test_other_errors():
   x = np.zeros((10, 3))
-  with pytest.raises(ValueError, match="feature dimensions"):
+  with pytest.raises(ValueError, match="same feature dimension"):
     kid.kernel_inception_distance(x, np.zeros((10, 4)), jax.random.key(0), subset_size=5)
   with pytest.raises(ValueError, match="2-D"):
     kid.kernel_inception_distance(x, np.zeros(10), jax.random.key(0), subset_size=5)

@@ -104,9 +104,9 @@ def test_errors():
     prdc.precision_recall(x, np.zeros((12, 3)), k=10)
   with pytest.raises(ValueError, match="k=0"):
     prdc.density_coverage(x, x, k=0)
-  with pytest.raises(ValueError, match="same D"):
+  with pytest.raises(ValueError, match="same feature dimension D"):
     prdc.precision_recall(x, np.zeros((10, 4)))
-  with pytest.raises(ValueError, match="same D"):
+  with pytest.raises(ValueError, match=r"real_features must be 2-D features \(N, D\)"):
     prdc.density_coverage(np.zeros(10), x)
   with pytest.raises(ValueError, match="chunk=0"):
     prdc.density_coverage(x, x, chunk=0)
