@@ -1,10 +1,13 @@
-"""Shared test fixtures."""
+"""Shared test fixtures, and one XLA compilation cache for the whole test session."""
 
+import atexit
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import numpy as np
@@ -13,6 +16,17 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # CI clones the repo with ../shared beside it.
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# The end-to-end tests start `python -m experiments.*` subprocesses that compile the same
+# tiny models again and again (a run, its resume, its restart after SIGKILL): a
+# persistent cache, fresh for each session and inherited through the environment, cuts
+# a repeated run from ~70 s to ~20 s on 2 cores. Set before JAX is first imported.
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  _CACHE_DIR = tempfile.mkdtemp(prefix="jgen-test-xla-cache-")
+  atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+  os.environ |= {"JAX_COMPILATION_CACHE_DIR": _CACHE_DIR,
+                 "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                 "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1"}
 
 
 @pytest.fixture(name="run_on_fake_devices")

@@ -15,8 +15,9 @@ from jgen.models import ConvClassifier
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def test_save_load_round_trip_gives_the_same_features(tmp_path):
-  model = ConvClassifier(num_classes=3, widths=(8, 16), groups=4)
+@pytest.mark.parametrize("dense_width", [0, 24])
+def test_save_load_round_trip_gives_the_same_features(tmp_path, dense_width):
+  model = ConvClassifier(num_classes=3, widths=(8, 16), groups=4, dense_width=dense_width)
   params = model.init(jax.random.key(0), jnp.zeros((1, 12, 12, 1)))["params"]
   path = str(tmp_path / "net.npz")
   digest = feature_networks.save_feature_network(path, model, params)
