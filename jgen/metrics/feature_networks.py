@@ -30,7 +30,7 @@ _ARCH_KEY = "__architecture__"
 
 # name → SHA-256 of the shipped weights file (printed by experiments.export_feature_network).
 CHECKSUMS: Mapping[str, str] = types.MappingProxyType({
-    "mnist": "62d45e964d517b536d6f543f3f5713b54ba97d7304d8fca57ac41c43955b288d",
+    "mnist": "ed1070d6420ca93d355b25ef236cd2fcb5ceb0b4ba5003ba013cc7661b900530",
     "binarized_mnist": "7eab5575e1372fce541597ee7b1094637536342ceaf7c93301a3bbc0c48299cf",
     "fashion_mnist": "e6fa58b1a7d94c8bb1d669619767c1d22defc5880f8ea85c51becf9a7a95f3ef",
 })
