@@ -32,7 +32,7 @@ _ARCH_KEY = "__architecture__"
 CHECKSUMS: Mapping[str, str] = types.MappingProxyType({
     "mnist": "ed1070d6420ca93d355b25ef236cd2fcb5ceb0b4ba5003ba013cc7661b900530",
     "binarized_mnist": "7eab5575e1372fce541597ee7b1094637536342ceaf7c93301a3bbc0c48299cf",
-    "fashion_mnist": "e6fa58b1a7d94c8bb1d669619767c1d22defc5880f8ea85c51becf9a7a95f3ef",
+    "fashion_mnist": "4288dfa1a24c00222fe03d4613330f744e7d639c16f81c0410fa5922efc9ada7",
 })
 
 
