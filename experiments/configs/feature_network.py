@@ -25,7 +25,7 @@ VARIANTS = {
     "fashion_mnist": dict(dataset="fashion_mnist", preprocess="unit", augment="translate_flip",
                           widths=(32, 64), dense_width=256, num_steps=5000),
     "cifar10": dict(dataset="cifar10", preprocess="unit", augment="translate_flip",
-                    widths=(32, 64, 128), dense_width=256, num_steps=5000),
+                    widths=(32, 64, 128), dense_width=256, num_steps=3000),
     "binarized_mnist": dict(dataset="mnist", preprocess="dynamic_binarize", augment="translate",
                             widths=(32, 64, 128, 256), dense_width=0, num_steps=2000),
 }

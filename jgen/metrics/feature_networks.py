@@ -33,6 +33,7 @@ CHECKSUMS: Mapping[str, str] = types.MappingProxyType({
     "mnist": "ed1070d6420ca93d355b25ef236cd2fcb5ceb0b4ba5003ba013cc7661b900530",
     "binarized_mnist": "7eab5575e1372fce541597ee7b1094637536342ceaf7c93301a3bbc0c48299cf",
     "fashion_mnist": "4288dfa1a24c00222fe03d4613330f744e7d639c16f81c0410fa5922efc9ada7",
+    "cifar10": "b7249de4b49d3abad42313f8794588bd84bfac94ba873033dff7e52c4c96dbf7",
 })
 
 

@@ -5,12 +5,15 @@ import pytest
 from experiments.configs import dcgan_mnist
 from experiments.configs import gan_ring8
 from jgen import data
+from jgen.metrics import feature_networks
 from jgen.tasks import sample_quality
 
 
-def test_the_datasets_own_network_by_default_and_off_where_none_ships():
+def test_the_datasets_own_network_by_default_and_off_where_none_ships(monkeypatch):
   config = dcgan_mnist.get_config("tiny")
   assert sample_quality.network_name(config) == "mnist"
+  monkeypatch.setattr(feature_networks, "CHECKSUMS",  # As if no CIFAR-10 network shipped.
+                      {k: v for k, v in feature_networks.CHECKSUMS.items() if k != "cifar10"})
   config.data.name = "cifar10"
   assert sample_quality.network_name(config) is None
   sample_quality.validate(config, data.dataset_info("cifar10"))  # A warning, no error.
