@@ -209,6 +209,61 @@ def scatter_plot(
   return np.asarray(image, dtype=np.uint8).copy()
 
 
+# Viridis at 0, ¼, ½, ¾, 1 (matplotlib's table), interpolated linearly in between.
+_VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98],
+                     [253, 231, 37]], np.float64)
+
+
+def heatmap(values: ArrayLike, *, vmax: float | None = None) -> np.ndarray:
+  """Colours a 2-D array of non-negative values (e.g. a density on a grid) as RGB.
+
+  Row 0 is the top of the image: pass ``values[i, j]`` at ``(x_j, y_{H−1−i})`` to put
+  ``y`` up, as `scatter_plot` does. Values map linearly onto viridis, 0 ↦ dark
+  purple, ``vmax`` (default the array's maximum) ↦ yellow, clipped above; non-finite
+  values show as 0.
+
+  Args:
+    values: ``(H, W)`` floats.
+    vmax: the value shown as the top colour; default ``max(values)``.
+
+  Returns:
+    uint8 ``(H, W, 3)``.
+
+  Raises:
+    ValueError: if ``values`` is not 2-D.
+  """
+  values = np.nan_to_num(np.asarray(values, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+  if values.ndim != 2:
+    raise ValueError(f"heatmap needs a 2-D array; got shape {values.shape}.")
+  top = float(values.max()) if vmax is None else float(vmax)
+  t = np.clip(values / top, 0.0, 1.0) if top > 0 else np.zeros_like(values)
+  position = t * (len(_VIRIDIS) - 1)
+  low = np.minimum(np.floor(position).astype(int), len(_VIRIDIS) - 2)
+  frac = (position - low)[..., None]
+  rgb = _VIRIDIS[low] * (1.0 - frac) + _VIRIDIS[low + 1] * frac
+  return np.round(rgb).astype(np.uint8)
+
+
+def side_by_side(*images: ArrayLike, gap: int = 8) -> np.ndarray:
+  """Joins RGB (or grey) images left to right on white, tops aligned, ``gap`` pixels apart.
+
+  Raises:
+    ValueError: if an image is not uint8 ``(H, W, C)`` or they mix channel counts.
+  """
+  images = [check_image(im, f"images[{i}]") for i, im in enumerate(images)]
+  if len({im.shape[-1] for im in images}) != 1:
+    raise ValueError(f"side_by_side: images mix channel counts "
+                     f"{[im.shape[-1] for im in images]}.")
+  height = max(im.shape[0] for im in images)
+  width = sum(im.shape[1] for im in images) + gap * (len(images) - 1)
+  out = np.full((height, width, images[0].shape[-1]), 255, np.uint8)
+  col = 0
+  for im in images:
+    out[:im.shape[0], col:col + im.shape[1]] = im
+    col += im.shape[1] + gap
+  return out
+
+
 def save_png(path: str | os.PathLike, image: ArrayLike) -> None:
   """Saves a uint8 ``(H, W, C)`` image as PNG, creating parent directories.
 

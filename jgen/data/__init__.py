@@ -29,5 +29,11 @@ from jgen.data.toy2d import GRID25_MODES
 from jgen.data.toy2d import GRID25_STD
 from jgen.data.toy2d import RING8_MODES
 from jgen.data.toy2d import RING8_STD
+from jgen.data.toy2d import EIGHT_GAUSSIANS_MODES
+from jgen.data.toy2d import EIGHT_GAUSSIANS_STD
 from jgen.data.toy2d import TOY_DATASETS
+from jgen.data.toy2d import TOY_NAMES
+from jgen.data.toy2d import TOY_SHAPES
+from jgen.data.toy2d import TOYS_WITH_DENSITY
 from jgen.data.toy2d import sample_toy
+from jgen.data.toy2d import toy_log_prob

@@ -56,7 +56,7 @@ DATASETS: Mapping[str, DatasetInfo] = types.MappingProxyType({
         types.MappingProxyType({"train": "train", "validation": "valid", "test": "test"}),
         0, binary=True),
     **{name: DatasetInfo(name, (2,), types.MappingProxyType({}), 0)
-       for name in toy2d.TOY_DATASETS},
+       for name in toy2d.TOY_NAMES},
 })
 
 

@@ -122,10 +122,10 @@ class BatchIterator:
       raise ValueError(f"seed must be non-negative; got {self._seed}.")
 
     if isinstance(arrays_or_toy_name, str):
-      if arrays_or_toy_name not in toy2d.TOY_DATASETS:
+      if arrays_or_toy_name not in toy2d.TOY_NAMES:
         raise ValueError(
             f"Unknown toy dataset {arrays_or_toy_name!r}; valid names: "
-            f"{', '.join(toy2d.TOY_DATASETS)} (for stored datasets pass the arrays of "
+            f"{', '.join(toy2d.TOY_NAMES)} (for stored datasets pass the arrays of "
             "load_split).")
       self._toy, self._arrays, self._num_examples = arrays_or_toy_name, None, None
     else:

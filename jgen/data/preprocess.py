@@ -160,7 +160,8 @@ def binarize_dynamic(key: PRNGKey, images: ArrayLike) -> Array:
 
 
 # What a model sees of uint8 images; each kind's inverse gives back uint8 pixels.
-PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize", "unit", "symmetric")
+PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize", "unit", "symmetric",
+                 "dequantize")
 
 
 def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None) -> Array:
@@ -170,12 +171,13 @@ def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None)
   - ``'dynamic_binarize'``: ``binarize_dynamic`` with one key per example;
   - ``'static_binarize'``: ``binarize_static`` (threshold 0.5);
   - ``'unit'``: ``x / 255`` in [0, 1];
-  - ``'symmetric'``: ``scale_to_symmetric``, [−1, 1].
+  - ``'symmetric'``: ``scale_to_symmetric``, [−1, 1];
+  - ``'dequantize'``: ``dequantize_uniform`` with one key per example, [0, 1) (flows).
 
   Args:
     images: ``(B, H, W, C)`` uint8.
     kind: one of ``PREPROCESSING``.
-    keys: ``(B,)`` typed keys for ``'dynamic_binarize'`` (e.g.
+    keys: ``(B,)`` typed keys for ``'dynamic_binarize'`` and ``'dequantize'`` (e.g.
       ``jgen.train.parallel.example_keys``, so the draw does not depend on the device
       count); unused otherwise.
 
@@ -183,14 +185,15 @@ def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None)
     float32 ``(B, H, W, C)``.
 
   Raises:
-    ValueError: for an unknown ``kind``, or ``'dynamic_binarize'`` without keys.
+    ValueError: for an unknown ``kind``, or a random ``kind`` without keys.
   """
   if kind == "binary":
     return _as_float(images)
-  if kind == "dynamic_binarize":
+  if kind in ("dynamic_binarize", "dequantize"):
     if keys is None:
-      raise ValueError("preprocess_images: 'dynamic_binarize' needs one key per example.")
-    return jax.vmap(binarize_dynamic)(keys, images)
+      raise ValueError(f"preprocess_images: {kind!r} needs one key per example.")
+    fn = binarize_dynamic if kind == "dynamic_binarize" else dequantize_uniform
+    return jax.vmap(fn)(keys, images)
   if kind == "static_binarize":
     return binarize_static(images)
   if kind == "unit":
@@ -211,5 +214,10 @@ def to_unit_interval(x: ArrayLike, kind: str) -> Array:
 
 
 def to_uint8(x: ArrayLike, kind: str) -> Array:
-  """Model-scale images → uint8 pixels for figures and ``samples.npz`` (clipped)."""
+  """Model-scale images → uint8 pixels for figures and ``samples.npz`` (clipped).
+
+  Dequantized data go back to their bin, ``floor(256·y)``; other kinds round ``255·x``.
+  """
+  if kind == "dequantize":
+    return jnp.clip(jnp.floor(jnp.asarray(x) * 256.0), 0, 255).astype(jnp.uint8)
   return jnp.clip(jnp.round(to_unit_interval(x, kind) * 255.0), 0, 255).astype(jnp.uint8)

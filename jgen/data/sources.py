@@ -63,7 +63,7 @@ _CIFAR10_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog"
 # Stored (TFDS) datasets, from the one dataset table.
 _NPZ_SPECS: Mapping[str, DatasetInfo] = types.MappingProxyType(
     {name: info for name, info in DATASETS.items() if not info.is_toy})
-_VALID_NAMES = (*_NPZ_SPECS, *toy2d.TOY_DATASETS)
+_VALID_NAMES = (*_NPZ_SPECS, *toy2d.TOY_NAMES)
 
 
 class DatasetNotAvailableError(RuntimeError):
@@ -71,7 +71,7 @@ class DatasetNotAvailableError(RuntimeError):
 
 
 def _check_name(name: str) -> None:
-  if name in toy2d.TOY_DATASETS:
+  if name in toy2d.TOY_NAMES:
     raise ValueError(
         f"{name!r} is a 2-D toy generated in code, not a stored split: pass the name to "
         "BatchIterator, or draw points with sample_toy.")

@@ -47,6 +47,9 @@ def validate(config, info) -> None:
     raise ValueError(
         f"model.arch={config.model.arch!r} does not fit data.name={config.data.name!r}: "
         "use 'mlp' for the 2-D toys and 'dcgan' for images.")
+  if info.is_toy and config.data.name not in data.TOY_DATASETS:
+    raise ValueError(f"data.name={config.data.name!r}: the GAN task scores mode coverage, "
+                     f"so its toys are the mixtures {tuple(data.TOY_DATASETS)}.")
   gan_loss_pair(config.loss.name)  # Raises with the valid names.
   check_positive(config, "model.latent_dim", "loss.n_critic", "eval.num_eval_samples")
   for name in ("g_lr", "d_lr"):

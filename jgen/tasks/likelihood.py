@@ -1,15 +1,28 @@
-"""The exact-likelihood task: NADE and MADE on binary images (`jgen.train.likelihood_step`).
+"""The exact-likelihood task: NADE, MADE and normalizing flows (`jgen.train.likelihood_step`).
 
-Config (see ``experiments/configs/nade_binarized_mnist.py``): ``model.arch`` ``'nade'``
-or ``'made'``; MADE trains on a set of ``model.num_masks`` connectivity masks (orderings
-too when ``model.order_agnostic``), drawing one per step from the step key, and is
-evaluated as the ensemble ``log p(x) = log (1/K) Σ_k p(x | mask k)`` of its first K
-masks for each K in ``eval.num_masks`` (Germain et al. 2015, §4). Evaluation: exact
-test NLL in nats and bits/dim, periodically on ``eval.periodic_num_examples`` examples
-with one mask.
+Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
+``model.arch`` one of ``ARCHITECTURES``.
+
+- ``'nade'``, ``'made'`` on binary images. MADE trains on a set of ``model.num_masks``
+  connectivity masks (orderings too when ``model.order_agnostic``), drawing one per
+  step from the step key, and is evaluated as the ensemble ``log p(x) = log (1/K)
+  Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
+  et al. 2015, §4).
+- Flows (``'nice'``, ``'realnvp'``, ``'glow'``, ``'maf'``, ``'iaf'``, ``'nsf'``,
+  `jgen.models.flows`; builder arguments in ``model.flow``) on 8-bit images with
+  ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
+  the dequantized bound ``−log P(x) ≤ −log p(y) + D·log 256``, ``y = (x + u)/256``, so
+  every NLL and bits/dim here counts the 256 bins (`jgen.flows.dequantized_bits_per_dim`).
+  ActNorm layers initialise on the first ``data.batch_size`` training examples.
+
+Evaluation: exact test NLL in nats and bits/dim, periodically on
+``eval.periodic_num_examples`` examples (with one mask). On a toy the test set is
+``eval.num_examples`` fresh points and, where the toy's density is known, the data's
+own NLL (its entropy) and their difference, the KL from the data to the model.
 """
 
 import functools
+import inspect
 import math
 
 import jax
@@ -19,14 +32,16 @@ import optax
 
 from jgen import data
 from jgen import metrics
-from jgen.figures import image_grid
 from jgen.models import MADE
 from jgen.models import NADE
+from jgen.models import flows
+from jgen.tasks import likelihood_figures
 from jgen.tasks.base import Task
 from jgen.tasks.base import batched
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
 from jgen.tasks.base import learning_rate
+from jgen.tasks.base import load_arrays
 from jgen.tasks.base import load_eval_data
 from jgen.train import parallel
 from jgen.train import rng
@@ -34,30 +49,76 @@ from jgen.train.likelihood_step import LikelihoodState
 from jgen.train.likelihood_step import create_likelihood_state
 from jgen.train.likelihood_step import likelihood_train_step
 
-ARCHITECTURES = ("nade", "made")
+# Flow arch -> (builder for images, builder for vectors); None: not offered.
+FLOWS = {
+    "nice": (flows.nice, flows.nice),
+    "realnvp": (flows.real_nvp, flows.real_nvp_vector),
+    "glow": (flows.glow, None),
+    "maf": (flows.maf, flows.maf),
+    "iaf": (None, functools.partial(flows.maf, inverse=True)),
+    "nsf": (flows.neural_spline_flow, flows.neural_spline_flow),
+}
+ARCHITECTURES = ("nade", "made", *FLOWS)
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
 
 
+def is_flow(config) -> bool:
+  return config.model.arch in FLOWS
+
+
+def _flow_builder(config, info):
+  image_fn, vector_fn = FLOWS[config.model.arch]
+  fn = vector_fn if info.is_toy else image_fn
+  if fn is None:
+    where = "the 2-D toys" if image_fn is None else "images"
+    raise ValueError(f"model.arch={config.model.arch!r} is offered on {where} only "
+                     f"(IAF evaluates a density in D sequential passes); data.name="
+                     f"{config.data.name!r}.")
+  return fn
+
+
+def _flow_kwargs(config, fn) -> dict:
+  kwargs = dict(config.model.get("flow", {}))
+  signature = inspect.signature(fn)
+  valid = [n for n, p in signature.parameters.items() if p.kind == p.KEYWORD_ONLY]
+  bad = sorted(set(kwargs) - set(valid))
+  if bad:
+    raise ValueError(f"model.flow.{bad[0]} is not an argument of model.arch="
+                     f"{config.model.arch!r}; valid: {', '.join(valid)}.")
+  return kwargs
+
+
 def validate(config, info) -> None:
-  if info.is_toy:
-    raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; the likelihood task "
-                     "needs binary images.")
-  check_choices({"model.arch": (config.model.arch, ARCHITECTURES),
-                 "data.preprocess": (config.data.preprocess, BINARY_PREPROCESSING)})
-  if info.binary != (config.data.preprocess == "binary"):
-    raise ValueError(f"data.preprocess={config.data.preprocess!r} does not fit "
-                     f"{info.name}: use 'binary' exactly for already binary data.")
-  check_positive(config, "model.hidden", "model.num_layers", "model.num_masks",
-                 "eval.batch_size", "eval.periodic_num_examples")
-  masks = tuple(config.eval.num_masks)
-  if config.model.arch == "made" and not all(0 < k <= config.model.num_masks for k in masks):
-    raise ValueError(f"eval.num_masks={masks} must lie in [1, model.num_masks="
-                     f"{config.model.num_masks}]: the ensemble uses the training masks.")
+  check_choices({"model.arch": (config.model.arch, ARCHITECTURES)})
+  if is_flow(config):
+    _flow_kwargs(config, _flow_builder(config, info))
+    if not info.is_toy:
+      if info.binary or config.data.preprocess != "dequantize":
+        raise ValueError(f"data.preprocess={config.data.preprocess!r} on {info.name}: flows "
+                         "model 8-bit images dequantized, data.preprocess='dequantize'.")
+    check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
+  else:
+    if info.is_toy:
+      raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; model.arch="
+                       f"{config.model.arch!r} needs binary images.")
+    check_choices({"data.preprocess": (config.data.preprocess, BINARY_PREPROCESSING)})
+    if info.binary != (config.data.preprocess == "binary"):
+      raise ValueError(f"data.preprocess={config.data.preprocess!r} does not fit "
+                       f"{info.name}: use 'binary' exactly for already binary data.")
+    check_positive(config, "model.hidden", "model.num_layers", "model.num_masks",
+                   "eval.batch_size", "eval.periodic_num_examples")
+    masks = tuple(config.eval.num_masks)
+    if config.model.arch == "made" and not all(0 < k <= config.model.num_masks for k in masks):
+      raise ValueError(f"eval.num_masks={masks} must lie in [1, model.num_masks="
+                       f"{config.model.num_masks}]: the ensemble uses the training masks.")
   learning_rate(config)  # Checks optim.lr and optim.schedule.
 
 
 def build_model(config, info):
   m = config.model
+  if is_flow(config):
+    fn = _flow_builder(config, info)
+    return fn(info.shape, **_flow_kwargs(config, fn))
   if m.arch == "nade":
     return NADE(event_shape=info.shape, hidden=m.hidden)
   return MADE(event_shape=info.shape, hidden=(m.hidden,) * m.num_layers,
@@ -65,10 +126,20 @@ def build_model(config, info):
               direct=m.direct)
 
 
+def _init_batch(config, info) -> np.ndarray:
+  """What ``init`` sees: the first training batch (data-dependent ActNorm init)."""
+  n = config.data.batch_size
+  if info.is_toy:
+    return data.sample_toy(config.data.name, np.random.default_rng([config.seed, n]), n)
+  images = load_arrays(config, "train")["image"][:n]
+  keys = jax.random.split(rng.stream_key(jax.random.key(config.seed), "binarize"), n)
+  return np.asarray(data.preprocess_images(images, config.data.preprocess, keys))
+
+
 def init_state(config, info) -> LikelihoodState:
+  example = _init_batch(config, info) if is_flow(config) else jnp.zeros((2, *info.shape))
   return create_likelihood_state(jax.random.key(config.seed), build_model(config, info),
-                                 optax.adam(learning_rate(config)),
-                                 example=jnp.zeros((2, *info.shape)))
+                                 optax.adam(learning_rate(config)), example=example)
 
 
 def _mask_key(state, index):
@@ -77,25 +148,36 @@ def _mask_key(state, index):
 
 
 def _log_prob(config, state, params, x, mask_index):
+  """``log p(x)`` per example in nats; for a flow on images, ``log p(y) − D·log 256``."""
   variables = {"params": params}
+  if is_flow(config):
+    offset = 0.0 if x.ndim == 2 else math.prod(x.shape[1:]) * math.log(256.0)
+    return state.apply_fn(variables, x) - offset
   if config.model.arch == "nade":
     return state.apply_fn(variables, x).log_prob(x)
   return state.apply_fn(variables, x, _mask_key(state, mask_index)).log_prob(x)
+
+
+def _model_data(config, batch, key, axis_name=None):
+  """A batch as model data: toy points as they are; images preprocessed on device."""
+  if "x" in batch:
+    return batch["x"]
+  images = batch["image"]
+  keys = parallel.example_keys(key, images.shape[0], axis_name)
+  return data.preprocess_images(images, config.data.preprocess, keys)
 
 
 def train_step(config, info):
   del info
 
   def step(state, batch, axis_name=None):
-    images = batch["image"]
     step_key = rng.step_key(state.base_key, state.step)
-    keys = parallel.example_keys(rng.stream_key(step_key, "binarize"), images.shape[0],
-                                 axis_name)
-    x = data.preprocess_images(images, config.data.preprocess, keys)
+    x = _model_data(config, batch, rng.stream_key(step_key, "binarize"), axis_name)
 
     def log_prob_fn(params, x, key):
-      # One mask of the set per step, the same on every device.
-      index = jax.random.randint(key, (), 0, config.model.num_masks)
+      # MADE: one mask of the set per step, the same on every device.
+      index = (jax.random.randint(key, (), 0, config.model.num_masks)
+               if config.model.arch == "made" else 0)
       return _log_prob(config, state, params, x, index)
     return likelihood_train_step(state, x, log_prob_fn=log_prob_fn, axis_name=axis_name)
   return step
@@ -120,7 +202,7 @@ def make_evaluate(config, num_masks: tuple[int, ...]):
     results = {"num_test_examples": int(x.shape[0])}
     for k in num_masks:
       nll = -float(np.mean(jax.nn.logsumexp(ll[:, :k], axis=1) - math.log(k)))
-      suffix = "" if config.model.arch == "nade" else f"_{k}mask{'s' * (k > 1)}"
+      suffix = "" if config.model.arch != "made" else f"_{k}mask{'s' * (k > 1)}"
       results |= {f"test_nll{suffix}": nll,
                   f"test_bits_per_dim{suffix}": float(metrics.bits_per_dim(nll, dims))}
     return results
@@ -133,41 +215,60 @@ def evaluate(config, state: LikelihoodState, x: np.ndarray,
   return make_evaluate(config, num_masks)(state, x)
 
 
+def toy_test_set(config) -> np.ndarray:
+  """``eval.num_examples`` (default 10,000) fresh toy points, never seen in training."""
+  n = config.eval.num_examples if config.eval.num_examples > 0 else 10_000
+  return data.sample_toy(config.data.name, np.random.default_rng([config.seed, 2**31]), n)
+
+
 def evaluators(config, info):
-  del info
-  test = load_eval_data(config, config.eval.num_examples)["x"]
+  if info.is_toy:
+    test = toy_test_set(config)
+  else:
+    test = load_eval_data(config, config.eval.num_examples)["x"]
   final_fn = make_evaluate(
-      config, (1,) if config.model.arch == "nade" else tuple(config.eval.num_masks))
+      config, tuple(config.eval.num_masks) if config.model.arch == "made" else (1,))
   periodic_fn = make_evaluate(config, (1,))
   periodic = test[:config.eval.periodic_num_examples]
+  data_nll = (-float(np.mean(data.toy_log_prob(config.data.name, test)))
+              if config.data.name in data.TOYS_WITH_DENSITY else None)
 
   def evaluator(state, final):
-    return final_fn(state, test) if final else periodic_fn(state, periodic)
+    results = final_fn(state, test) if final else periodic_fn(state, periodic)
+    if final and data_nll is not None:  # The data's entropy: the lowest reachable NLL.
+      results |= {"data_nll": data_nll, "kl_data_to_model": results["test_nll"] - data_nll}
+    return results
   return [evaluator]
 
 
 def sampler(config, info):
-  """``draw(state, key, num)``: exact samples (mask 0 for MADE) as uint8 {0, 255} NHWC."""
-  del info
+  """``draw(state, key, num, temperature=1.0)``: exact samples, as uint8 NHWC images
+  (binary {0, 255}; a flow's dequantized ``y`` back in its bin ``floor(256·y)``), or
+  float32 points on a toy. MADE samples with mask 0; ``temperature`` is a flow's."""
   @functools.partial(jax.jit, static_argnums=2)
-  def draw_chunk(state, key, n):
+  def draw_chunk(state, key, n, temperature):
+    variables = {"params": state.params}
+    if is_flow(config):
+      return state.apply_fn(variables, key, n, jnp.float32(temperature), method="sample")
     kwargs = {} if config.model.arch == "nade" else {"mask_key": _mask_key(state, 0)}
-    return state.apply_fn({"params": state.params}, key, n, method="sample", **kwargs)
+    return state.apply_fn(variables, key, n, method="sample", **kwargs)
 
-  def draw(state, key, num: int, chunk: int = 500) -> np.ndarray:
-    out = [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start))
-           for i, start in enumerate(range(0, num, chunk))]
-    return np.asarray(data.to_uint8(jnp.concatenate(out), "binary"))
+  def draw(state, key, num: int, temperature: float = 1.0, chunk: int = 500) -> np.ndarray:
+    out = jnp.concatenate(
+        [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start), temperature)
+         for i, start in enumerate(range(0, num, chunk))])
+    if info.is_toy:
+      return np.asarray(out, np.float32)
+    return np.asarray(data.to_uint8(out, "dequantize" if is_flow(config) else "binary"))
   return draw
 
 
 def figures(config, info):
   draw = sampler(config, info)  # Compiled once for every evaluation of the run.
-
-  def samples(state):
-    key = rng.stream_key(state.base_key, "figures")
-    return {"samples": image_grid(draw(state, key, 64), ncol=8)}
-  return samples
+  if info.is_toy:
+    return likelihood_figures.toy_figures(config, draw, _log_prob)
+  return likelihood_figures.image_figures(config, info, draw,
+                                          interpolate=is_flow(config))
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,

@@ -28,7 +28,7 @@ STREAMS = types.MappingProxyType({
     "samples": 2**32 - 1,  # samples.npz.
     "eval": 2**32 - 2,  # Evaluation draws (importance samples, masks, generated sets).
     "figures": 2**32 - 3,  # Sample and interpolation figures.
-    "binarize": 2**32 - 4,  # Dynamic binarization (of a step's batch or a test set).
+    "binarize": 2**32 - 4,  # Binarization or dequantization noise (a batch, a test set).
     "masks": 2**32 - 5,  # MADE's set of connectivity masks.
     "augment": 2**32 - 6,  # Data augmentation (random shifts and flips).
 })

@@ -19,7 +19,7 @@ def test_stored_datasets_match_tfds_features_and_splits(name):
 
 
 def test_toys_and_bad_names():
-  for name in data.TOY_DATASETS:
+  for name in data.TOY_NAMES:
     info = data.dataset_info(name)
     assert info.is_toy and info.shape == (2,) and not info.has_labels
   with pytest.raises(ValueError, match=r"data.name='mnits' is not valid; choose from \('mnist'"):

@@ -98,3 +98,15 @@ def test_jit_matches_eager_and_keeps_shape(fn, keyed):
   assert jitted.shape == (2, 4, 4, 3) and jitted.dtype == eager.dtype
   # XLA may fuse x/127.5 into x·(1/127.5): equal up to float32 rounding.
   np.testing.assert_allclose(jitted, eager, rtol=0, atol=1e-6)
+
+
+def test_dequantize_kind_round_trips_through_to_uint8():
+  images = jnp.asarray(np.tile(ALL_PIXELS.reshape(1, -1), (3, 1)).reshape(3, 16, 16, 1))
+  keys = jax.random.split(jax.random.key(0), 3)
+  y = data.preprocess_images(images, "dequantize", keys)
+  assert float(y.min()) >= 0.0 and float(y.max()) < 1.0
+  # Each example has its own noise, and every value falls back into its own bin.
+  assert not np.array_equal(np.asarray(y[0]), np.asarray(y[1]))
+  np.testing.assert_array_equal(data.to_uint8(y, "dequantize"), images)
+  with pytest.raises(ValueError, match="'dequantize' needs one key per example"):
+    data.preprocess_images(images, "dequantize")

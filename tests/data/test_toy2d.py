@@ -27,7 +27,7 @@ def test_grid25_modes_are_the_5x5_grid():
 
 
 def test_registry_and_modes_are_read_only():
-  assert set(data.TOY_DATASETS) == {"ring8", "grid25"}
+  assert set(data.TOY_DATASETS) == {"ring8", "grid25", "eight_gaussians"}
   modes, std = data.TOY_DATASETS["ring8"]
   assert modes is data.RING8_MODES and std == data.RING8_STD
   modes, std = data.TOY_DATASETS["grid25"]
@@ -78,3 +78,46 @@ def test_sample_toy_edge_cases():
     data.sample_toy("ring7", np.random.default_rng(0), 4)
   with pytest.raises(ValueError, match="non-negative"):
     data.sample_toy("ring8", np.random.default_rng(0), -1)
+
+
+@pytest.mark.parametrize("name", ["ring8", "eight_gaussians", "checkerboard"])
+def test_toy_log_prob_integrates_to_one_and_matches_the_samples(name):
+  # Riemann sum on a fine grid: the closed-form density is normalised ...
+  step = 0.01 if name == "ring8" else 0.02
+  edges = np.arange(-5.0, 5.0, step) + step / 2
+  grid = np.stack(np.meshgrid(edges, edges, indexing="ij"), -1).reshape(-1, 2)
+  mass = np.exp(data.toy_log_prob(name, grid)).sum() * step**2
+  assert abs(mass - 1.0) < 0.01
+  # ... and is the density the sampler draws from: the histogram of 200k samples over
+  # 1×1 cells matches the density integrated over those cells.
+  x = data.sample_toy(name, np.random.default_rng(0), 200_000)
+  hist, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=10, range=[[-5, 5], [-5, 5]])
+  per_cell = np.exp(data.toy_log_prob(name, grid)).reshape(len(edges), len(edges))
+  cells = per_cell.reshape(10, len(edges) // 10, 10, len(edges) // 10).sum((1, 3)) * step**2
+  np.testing.assert_allclose(hist / len(x), cells, atol=3e-3)
+
+
+def test_eight_gaussians_is_ffjords_layout():
+  modes, std = data.TOY_DATASETS["eight_gaussians"]
+  np.testing.assert_allclose(np.linalg.norm(modes, axis=1), 4 / math.sqrt(2), rtol=1e-6)
+  np.testing.assert_allclose(modes[2], [0.0, 4 / math.sqrt(2)], atol=1e-6)
+  assert std == pytest.approx(0.5 / math.sqrt(2))
+
+
+@pytest.mark.parametrize("name", ["two_moons", "checkerboard", "pinwheel"])
+def test_shapes_are_deterministic_bounded_and_centred(name):
+  a = data.sample_toy(name, np.random.default_rng(3), 20_000)
+  np.testing.assert_array_equal(a, data.sample_toy(name, np.random.default_rng(3), 20_000))
+  assert a.shape == (20_000, 2) and a.dtype == np.float32
+  assert np.abs(a).max() < 5.0 and np.abs(a.mean(0)).max() < 0.4
+  if name == "checkerboard":  # Uniform on its squares: ±1 means each quadrant ≈ 1/4.
+    quadrant = (a[:, 0] > 0) * 2 + (a[:, 1] > 0)
+    np.testing.assert_allclose(np.bincount(quadrant) / len(a), 0.25, atol=0.01)
+    assert np.isfinite(data.toy_log_prob(name, a)).all()
+
+
+def test_toy_log_prob_rejects_shapes_without_a_density():
+  with pytest.raises(ValueError, match="two_moons.*no closed-form.*checkerboard"):
+    data.toy_log_prob("two_moons", np.zeros((2, 2)))
+  with pytest.raises(ValueError, match="Unknown toy dataset 'moons'"):
+    data.toy_log_prob("moons", np.zeros((2, 2)))
