@@ -25,12 +25,12 @@ from jgen.data.preprocess import to_unit_interval
 from jgen.data.sources import DatasetNotAvailableError
 from jgen.data.sources import load_split
 from jgen.data.sources import prepare_from_npz
+from jgen.data.toy2d import EIGHT_GAUSSIANS_MODES
+from jgen.data.toy2d import EIGHT_GAUSSIANS_STD
 from jgen.data.toy2d import GRID25_MODES
 from jgen.data.toy2d import GRID25_STD
 from jgen.data.toy2d import RING8_MODES
 from jgen.data.toy2d import RING8_STD
-from jgen.data.toy2d import EIGHT_GAUSSIANS_MODES
-from jgen.data.toy2d import EIGHT_GAUSSIANS_STD
 from jgen.data.toy2d import TOY_DATASETS
 from jgen.data.toy2d import TOY_NAMES
 from jgen.data.toy2d import TOY_SHAPES

@@ -8,7 +8,8 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
   step from the step key, and is evaluated as the ensemble ``log p(x) = log (1/K)
   Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
   et al. 2015, §4).
-- Flows (``'nice'``, ``'realnvp'``, ``'glow'``, ``'maf'``, ``'iaf'``, ``'nsf'``,
+- Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
+  ``'nsf'``,
   `jgen.models.flows`; builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
   the dequantized bound ``−log P(x) ≤ −log p(y) + D·log 256``, ``y = (x + u)/256``, so
@@ -53,6 +54,7 @@ from jgen.train.likelihood_step import likelihood_train_step
 FLOWS = {
     "nice": (flows.nice, flows.nice),
     "realnvp": (flows.real_nvp, flows.real_nvp_vector),
+    "realnvp_mlp": (flows.real_nvp_vector, flows.real_nvp_vector),  # Flattened images.
     "glow": (flows.glow, None),
     "maf": (flows.maf, flows.maf),
     "iaf": (None, functools.partial(flows.maf, inverse=True)),
@@ -70,9 +72,9 @@ def _flow_builder(config, info):
   image_fn, vector_fn = FLOWS[config.model.arch]
   fn = vector_fn if info.is_toy else image_fn
   if fn is None:
-    where = "the 2-D toys" if image_fn is None else "images"
-    raise ValueError(f"model.arch={config.model.arch!r} is offered on {where} only "
-                     f"(IAF evaluates a density in D sequential passes); data.name="
+    why = ("the 2-D toys only (IAF evaluates a density in D sequential passes)"
+           if image_fn is None else "images only (a multi-scale image flow)")
+    raise ValueError(f"model.arch={config.model.arch!r} is offered on {why}; data.name="
                      f"{config.data.name!r}.")
   return fn
 

@@ -45,34 +45,54 @@ def test_log_prob_fn_gets_the_step_key():
                                 jax.random.key_data(jax.random.fold_in(state.base_key, 0)))
 
 
-def test_pmap_over_8_devices_equals_one_device(run_on_fake_devices):
-  result = run_on_fake_devices("""
-    import json
-    import jax, jax.numpy as jnp, numpy as np
-    from experiments.configs import made_binarized_mnist
-    from jgen import data
-    from jgen.tasks import likelihood
-    from jgen.train import parallel
+# Runs ``steps`` likelihood steps of ``state`` on 16 images on one device and on 8
+# fake devices of 2 each; the setup code defines config, info and state.
+_PMAP_VS_ONE_DEVICE = """
+import json
+import jax, numpy as np
+from jgen import data
+from jgen.tasks import likelihood
+from jgen.train import parallel
+{setup}
+step = likelihood.train_step(config, info)
+images = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
+s1, s8, p_step = state, parallel.replicate(state), parallel.pmap_step(step)
+for _ in range({steps}):
+  s1, m1 = jax.jit(step)(s1, {{"image": images}})
+  s8, m8 = p_step(s8, {{"image": images.reshape(8, 2, 28, 28, 1)}})
+s8, m8 = parallel.unreplicate(s8), parallel.unreplicate(m8)
+diff = max(float(np.abs(a - b).max()) for a, b in
+           zip(jax.tree.leaves(s1.params), jax.tree.leaves(s8.params)))
+print(json.dumps({{"diff": diff, "loss": [float(m1["loss"]), float(m8["loss"])]}}))
+"""
 
-    config = made_binarized_mnist.get_config("tiny,masks32")
-    config.data.preprocess = "dynamic_binarize"  # Per-example draws too.
-    config.data.name = "mnist"
-    info = data.dataset_info("mnist")
-    state = likelihood.init_state(config, info)
-    step = likelihood.train_step(config, info)
-    images = np.random.default_rng(0).integers(0, 256, (16, 28, 28, 1), dtype=np.uint8)
-    single = jax.jit(step)
-    s1 = state
-    for _ in range(3):
-      s1, m1 = single(s1, {"image": images})
-    p_step = parallel.pmap_step(step)
-    s8 = parallel.replicate(state)
-    for _ in range(3):
-      s8, m8 = p_step(s8, {"image": images.reshape(8, 2, 28, 28, 1)})
-    s8, m8 = parallel.unreplicate(s8), parallel.unreplicate(m8)
-    diff = max(float(np.abs(a - b).max()) for a, b in
-               zip(jax.tree.leaves(s1.params), jax.tree.leaves(s8.params)))
-    print(json.dumps({"diff": diff, "loss": [float(m1["loss"]), float(m8["loss"])]}))
-  """)
+
+def _assert_pmap_equals_one_device(run_on_fake_devices, setup, steps):
+  result = run_on_fake_devices(_PMAP_VS_ONE_DEVICE.format(setup=setup, steps=steps))
   assert result["diff"] < 1e-5
   np.testing.assert_allclose(*result["loss"], rtol=1e-5)
+
+
+def test_pmap_over_8_devices_equals_one_device(run_on_fake_devices):
+  _assert_pmap_equals_one_device(run_on_fake_devices, """
+from experiments.configs import made_binarized_mnist
+config = made_binarized_mnist.get_config("tiny,masks32")
+config.data.preprocess = "dynamic_binarize"  # Per-example draws too.
+config.data.name = "mnist"
+info = data.dataset_info("mnist")
+state = likelihood.init_state(config, info)
+""", steps=3)
+
+
+def test_flow_with_actnorm_and_dequantization_pmap_equals_one_device(run_on_fake_devices):
+  # Glow: per-example dequantization noise (example_keys) and ActNorm initialised on the
+  # host from the first global batch; 8 devices of 2 examples each = one device of 16.
+  _assert_pmap_equals_one_device(run_on_fake_devices, """
+from experiments.configs import flow_images
+config = flow_images.get_config("tiny,glow")
+config.data.batch_size = 16
+info = data.dataset_info("mnist")
+likelihood._init_batch = lambda config, info: np.random.default_rng(1).uniform(
+    size=(16, 28, 28, 1)).astype(np.float32)  # No dataset needed.
+state = likelihood.init_state(config, info)
+""", steps=2)
