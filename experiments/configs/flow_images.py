@@ -20,15 +20,15 @@ import ml_collections
 
 from experiments.configs import sample_metrics
 
-# name -> (arch, model.flow, the run: batch, steps, samples), sized for ≈ 25 minutes on
+# name -> (arch, model.flow, the run: batch, steps, samples), sized for 20–30 minutes on
 # 2 CPU cores (XLA:CPU convolutions are slow, so the conv flows are narrow).
 FLOWS = {
     "realnvp": ("realnvp", dict(num_scales=3, width=32, couplings_per_stage=3,
-                                logit_alpha=0.05), (64, 4000, 10_000)),
+                                logit_alpha=0.05), (64, 3000, 10_000)),
     "glow": ("glow", dict(num_levels=2, steps_per_level=6, width=64), (64, 4000, 10_000)),
     # MAF samples in 784 sequential passes per layer: 1,000 samples.
     "maf": ("maf", dict(hidden=1024, num_hidden_layers=1, num_layers=5, logit_alpha=1e-6),
-            (128, 8000, 1000)),
+            (128, 6000, 1000)),
     # RealNVP's affine couplings as MLPs on the flattened image (the speed benchmark's).
     "realnvp_mlp": ("realnvp_mlp", dict(hidden=1024, num_hidden_layers=2, num_couplings=4,
                                         logit_alpha=1e-6), (128, 5000, 10_000)),

@@ -151,15 +151,17 @@ def nice(event_shape: Sequence[int], *, hidden: int = 1000, num_hidden_layers: i
 def real_nvp_vector(event_shape: Sequence[int], *, hidden: int = 256,
                     num_hidden_layers: int = 2, num_couplings: int = 8,
                     logit_alpha: float | None = None) -> FlowDensity:
-  """RealNVP on vectors: ActNorm, then affine couplings with alternating masks and MLPs.
+  """RealNVP on vectors: ActNorm → affine coupling, ``num_couplings`` times, alternating masks.
+
+  The ActNorms stand in for RealNVP's batch normalisation (see `real_nvp`).
 
   References:
     Dinh, Sohl-Dickstein, Bengio. Density estimation using Real NVP. ICLR 2017.
     arXiv:1605.08803.
   """
   layers, dim = _vector_front(event_shape, logit_alpha)
-  layers.append(ActNorm(event_ndims=1))
   for i in range(num_couplings):
+    layers.append(ActNorm(event_ndims=1))
     layers.append(AffineCoupling(MLPConditioner((hidden,) * num_hidden_layers),
                                  "alternating", parity=i % 2))
   return _density(layers, event_shape, dim)
@@ -167,7 +169,9 @@ def real_nvp_vector(event_shape: Sequence[int], *, hidden: int = 256,
 
 def _real_nvp_scale(levels_left: int, width: int, couplings: int) -> Flow:
   def coupling(mask, parity):
-    return AffineCoupling(ConvConditioner(width), mask, parity=parity)
+    # ActNorm in front: RealNVP normalises with batch norm; see `real_nvp`.
+    return Flow((ActNorm(event_ndims=3),
+                 AffineCoupling(ConvConditioner(width), mask, parity=parity)))
 
   if levels_left == 1:  # The last scale: checkerboard couplings only.
     return Flow(tuple(coupling("checkerboard", i % 2) for i in range(couplings + 1)))
@@ -185,8 +189,13 @@ def real_nvp(image_shape: Sequence[int], *, num_scales: int = 3, width: int = 64
   squeeze, as many channel couplings, then half the channels are factored out and the
   rest go to the next scale; the last has ``couplings_per_stage + 1`` checkerboard
   couplings (RealNVP: 3, 3 and 4). Coupling networks are `ConvConditioner`\\ s (a 3×3
-  and a 1×1 conv of ``width`` channels) in place of RealNVP's residual networks, and
-  there is no batch normalisation (the bounded scales keep training stable).
+  and a 1×1 conv of ``width`` channels) in place of RealNVP's residual networks, and an
+  ActNorm before every coupling takes the place of RealNVP's batch normalisation
+  (Glow's functional replacement for it). It is needed: the bounded scales
+  (`bounded_log_scale`) let a coupling expand by at most 13.5 % in the normalising
+  direction, and without a learnt per-channel scale between them a flow cannot expand
+  the narrow (background) dimensions of MNIST enough; a 1,000-step MNIST run without it
+  stalled at 4.6 bits/dim.
 
   Args:
     image_shape: ``(H, W, C)``, ``H`` and ``W`` divisible by ``2^(num_scales − 1)``.
@@ -249,7 +258,8 @@ def maf(event_shape: Sequence[int], *, hidden: int = 512, num_hidden_layers: int
   """MAF (or, with ``inverse``, IAF): ``num_layers`` masked autoregressive affine layers.
 
   Layers alternate with a `Reverse`, so each one's ordering is the reverse of the
-  last (MAF, Sec. 3); an ActNorm at the data end standardises the inputs. MAF
+  last (MAF, Sec. 3); an ActNorm before each layer stands in for MAF's batch
+  normalisation between layers (see `real_nvp` for why one is needed). MAF
   evaluates ``log p`` in one MADE pass per layer and samples in ``D``; IAF is the same
   stack with each layer inverted, sampling in one pass and evaluating in ``D`` (use it
   on low-dimensional data, or as a variational posterior).
@@ -261,8 +271,8 @@ def maf(event_shape: Sequence[int], *, hidden: int = 512, num_hidden_layers: int
     NeurIPS 2016. arXiv:1606.04934.
   """
   layers, dim = _vector_front(event_shape, logit_alpha)
-  layers.append(ActNorm(event_ndims=1))
   for i in range(num_layers):
+    layers.append(ActNorm(event_ndims=1))
     layer = AffineAutoregressive(hidden=(hidden,) * num_hidden_layers)
     layers.append(Inverse(layer) if inverse else layer)
     if i < num_layers - 1:
