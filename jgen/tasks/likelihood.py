@@ -9,12 +9,12 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
   Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
   et al. 2015, §4).
 - Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
-  ``'nsf'``,
-  `jgen.models.flows`; builder arguments in ``model.flow``) on 8-bit images with
+  ``'nsf'``: `jgen.models.flows`, builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
   the dequantized bound ``−log P(x) ≤ −log p(y) + D·log 256``, ``y = (x + u)/256``, so
   every NLL and bits/dim here counts the 256 bins (`jgen.flows.dequantized_bits_per_dim`).
-  ActNorm layers initialise on the first ``data.batch_size`` training examples.
+  ActNorm layers initialise on the first ``data.batch_size`` training examples (the
+  same on every host, so no cross-host reduction is needed).
 
 Evaluation: exact test NLL in nats and bits/dim, periodically on
 ``eval.periodic_num_examples`` examples (with one mask). On a toy the test set is
