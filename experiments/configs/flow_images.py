@@ -70,7 +70,7 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.optim.schedule = "cosine"
 
   config.training = ml_collections.ConfigDict()
-  config.training.num_steps = 10_000
+  config.training.num_steps = 0  # Set per flow (_set_flow).
   config.training.log_every = 200
   config.training.checkpoint_every = 1000
   config.training.max_to_keep = 2

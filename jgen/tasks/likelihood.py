@@ -269,8 +269,7 @@ def figures(config, info):
   draw = sampler(config, info)  # Compiled once for every evaluation of the run.
   if info.is_toy:
     return likelihood_figures.toy_figures(config, draw, _log_prob)
-  return likelihood_figures.image_figures(config, info, draw,
-                                          interpolate=is_flow(config))
+  return likelihood_figures.image_figures(config, draw, interpolate=is_flow(config))
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,

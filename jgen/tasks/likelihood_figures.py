@@ -53,9 +53,8 @@ def toy_figures(config, draw, log_prob):
   return figures
 
 
-def image_figures(config, info, draw, *, interpolate: bool):
+def image_figures(config, draw, *, interpolate: bool):
   """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations."""
-  del info
   pairs = load_eval_data(config, 16)["x"] if interpolate else None
 
   @jax.jit
