@@ -5,7 +5,7 @@ r"""Flow train steps and sampling (examples/s): jgen beside PyTorch eager, alter
 
 For each model of ``experiments/configs/flow_images.py`` (MNIST-shaped, dequantized
 8-bit data): jgen's step exactly as the trainer runs it (the `likelihood` task's step,
-pmapped over the local device), ms per step, examples/s, compile seconds, and the
+data-parallel over the local devices, `jgen.train.data_parallel`), ms per step, examples/s, compile seconds, and the
 examples/s of drawing one batch of samples. With ``--torch_python`` (an interpreter
 that has torch) each round also runs ``benchmarks/flows_torch_reference.py`` on the
 same model, right after jgen's, and prints the ratio: ``rounds`` rounds alternate the
@@ -46,10 +46,10 @@ def _jgen(name: str):
   likelihood._init_batch = lambda config, info: np.random.default_rng(0).uniform(  # pylint: disable=protected-access
       size=(batch, *info.shape)).astype(np.float32)
   t = time.perf_counter()
-  # Host copies: the pmapped step donates its state, so each round replicates afresh.
+  # Host copies: the step donates its state, so each round puts a fresh copy.
   host = jax.tree.map(np.asarray, likelihood.init_state(config, info))
   init_s = time.perf_counter() - t
-  step = parallel.pmap_step(likelihood.train_step(config, info))
+  step, put, _ = parallel.data_parallel(likelihood.train_step(config, info))
   rng = np.random.default_rng(0)
   batches = [{"image": rng.integers(0, 256, (1, batch, *info.shape), dtype=np.uint8)}
              for _ in range(4)]
@@ -58,7 +58,7 @@ def _jgen(name: str):
   compiled = {}
 
   def run_round() -> dict:
-    timing = common.time_step(step, parallel.replicate(host), batches, _STEPS.value)
+    timing = common.time_step(step, put(host), batches, _STEPS.value)
     out = {"benchmark": "flow_train_step", "model": name, "framework": "jgen",
            "batch": batch, "init_s": round(init_s, 2), **timing,
            "examples_per_s": round(1000 * batch / timing["ms_per_step"], 1)}

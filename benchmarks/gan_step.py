@@ -38,10 +38,10 @@ def _config(use_subpixel: bool):
 
 def _bench_step(use_subpixel: bool, images: np.ndarray) -> dict:
   config = _config(use_subpixel)
-  # The step exactly as the training loop runs it: pmapped over the local device(s).
+  # The step exactly as the training loop runs it: data-parallel over the local device(s).
   info = data.dataset_info("mnist")
-  state = parallel.replicate(gan.init_state(config, info))
-  step = parallel.pmap_step(gan.train_step(config, info))
+  step, put, _ = parallel.data_parallel(gan.train_step(config, info))
+  state = put(gan.init_state(config, info))
   rng = np.random.default_rng(0)
   batches = [{"image": images[rng.integers(0, len(images), _BATCH)][None, None]}
              for _ in range(4)]

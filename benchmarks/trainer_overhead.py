@@ -5,7 +5,7 @@ r"""The trainer's loop against a bare loop over the same jitted step and device 
 For DCGAN-MNIST, the MLP VAE on binarized MNIST and MADE (32 masks): steps/s of
 `jgen.train.loop.train_loop` (the trainer's loop: prefetch, one-step-late metric
 checks, logging at the config's ``log_every``, metrics.jsonl/TensorBoard) against a
-bare Python loop calling the same pmapped step on batches from the same prefetcher.
+bare Python loop calling the same data-parallel step on batches from the same prefetcher.
 Each is timed over ``--steps`` steps after as many warm-up steps (compilation
 excluded); checkpoints and evaluation are off in both (their cadences are reported
 apart: they cost what a save or an evaluation costs, not a per-step overhead). The two
@@ -67,8 +67,8 @@ def _trainer_seconds(config, arrays, steps: int) -> float:
 
 def _bare_seconds(config, arrays, steps: int) -> float:
   state, step_fn, batches = _pieces(config, arrays)
-  p_step = parallel.pmap_step(step_fn)
-  rstate = parallel.replicate(state)
+  p_step, put, _ = parallel.data_parallel(step_fn)
+  rstate = put(state)
   with data.prefetch_to_device(batches) as device_batches:
     for _ in range(steps):
       rstate, metrics = p_step(rstate, next(device_batches))

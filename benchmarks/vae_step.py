@@ -4,7 +4,7 @@ r"""Throughput of the latent-variable-model train steps (examples/s), as the loo
       [--datasets=binarized_mnist]
 
 Prints one JSON line per (model, dataset): compile seconds, ms per step and examples/s
-of the pmapped step on random uint8 images of the dataset's shape, at the config's
+of the data-parallel step (as the trainer runs it) on random uint8 images of the dataset's shape, at the config's
 batch size. Models: ``vae`` and ``iwae`` (k = 5) are the MLP 784-512-512-50 of
 ``vae_binarized_mnist``; ``conv_vae`` is ``vae_fashion_mnist``; ``vqvae`` is
 ``vqvae_fashion_mnist``. Datasets: binarized_mnist, mnist, fashion_mnist (28×28×1),
@@ -55,9 +55,9 @@ def main(argv):
       trainer.validate_config(config)
       info = data.dataset_info(dataset)
       batch, shape = config.data.batch_size, info.shape
-      # The step exactly as the trainer runs it: pmapped over the local device(s).
-      state = parallel.replicate(vae.init_state(config, info))
-      step = parallel.pmap_step(vae.train_step(config, info))
+      # The step exactly as the trainer runs it: data-parallel over the local device(s).
+      step, put, _ = parallel.data_parallel(vae.train_step(config, info))
+      state = put(vae.init_state(config, info))
       rng = np.random.default_rng(0)
       high = 2 if config.data.preprocess == "binary" else 256
       batches = [{"image": rng.integers(0, high, (1, batch, *shape), dtype=np.uint8)}

@@ -23,6 +23,10 @@ from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
 from jgen.models.mlp import count_params
 from jgen.models.nade import NADE
+from jgen.models.pixelcnn import GatedPixelCNN
+from jgen.models.pixelcnn import MaskedConv2D
+from jgen.models.pixelcnn import PixelCNN
+from jgen.models.pixelcnn import causal_mask
 from jgen.models.vae import VAE
 from jgen.models.vq import VQVAE
 from jgen.models.vq import Codebook

@@ -64,10 +64,10 @@ def _models(config, shape):
   if config.model.arch == "mlp":
     hidden = (config.model.hidden,) * 4
     return MLPGenerator(data_dim=shape[-1], hidden=hidden), MLPDiscriminator(hidden=hidden)
-  # Batch norm averages over the pmap axis: global-batch statistics.
+  # Batch norm averages over the data-parallel axis: global-batch statistics.
   generator = DCGANGenerator(
       image_size=shape[0], channels=shape[-1], base_features=config.model.base_features,
-      bn_axis_name=parallel.AXIS_NAME, use_subpixel=config.model.use_subpixel)
+      bn_axis_name=parallel.step_axis_name(), use_subpixel=config.model.use_subpixel)
   return generator, DCGANDiscriminator(image_size=shape[0],
                                        base_features=config.model.base_features)
 

@@ -1,4 +1,4 @@
-"""The exact-likelihood task: NADE, MADE and normalizing flows (`jgen.train.likelihood_step`).
+"""The exact-likelihood task: NADE, MADE, PixelCNNs and flows (`jgen.train.likelihood_step`).
 
 Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
 ``model.arch`` one of ``ARCHITECTURES``.
@@ -8,6 +8,10 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
   step from the step key, and is evaluated as the ensemble ``log p(x) = log (1/K)
   Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
   et al. 2015, §4).
+- ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`, module arguments in
+  ``model.pixelcnn``): Bernoulli conditionals on binary images; on 8-bit images with
+  ``data.preprocess='symmetric'``, PixelCNN++'s discretized logistic mixture, so the
+  NLL is the exact discrete one (no dequantization offset).
 - Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
   ``'nsf'``: `jgen.models.flows`, builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
@@ -35,6 +39,8 @@ from jgen import data
 from jgen import metrics
 from jgen.models import MADE
 from jgen.models import NADE
+from jgen.models import GatedPixelCNN
+from jgen.models import PixelCNN
 from jgen.models import flows
 from jgen.tasks import likelihood_figures
 from jgen.tasks.base import Task
@@ -60,8 +66,11 @@ FLOWS = {
     "iaf": (None, functools.partial(flows.maf, inverse=True)),
     "nsf": (flows.neural_spline_flow, flows.neural_spline_flow),
 }
-ARCHITECTURES = ("nade", "made", *FLOWS)
+PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN}
+ARCHITECTURES = ("nade", "made", *PIXELCNNS, *FLOWS)
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
+# Set by the task from the data, never by model.pixelcnn.
+_PIXELCNN_FIXED = ("event_shape", "output", "parent", "name")
 
 
 def is_flow(config) -> bool:
@@ -79,15 +88,24 @@ def _flow_builder(config, info):
   return fn
 
 
-def _flow_kwargs(config, fn) -> dict:
-  kwargs = dict(config.model.get("flow", {}))
-  signature = inspect.signature(fn)
-  valid = [n for n, p in signature.parameters.items() if p.kind == p.KEYWORD_ONLY]
+def _checked_kwargs(config, group: str, valid) -> dict:
+  kwargs = dict(config.model.get(group, {}))
   bad = sorted(set(kwargs) - set(valid))
   if bad:
-    raise ValueError(f"model.flow.{bad[0]} is not an argument of model.arch="
+    raise ValueError(f"model.{group}.{bad[0]} is not an argument of model.arch="
                      f"{config.model.arch!r}; valid: {', '.join(valid)}.")
   return kwargs
+
+
+def _flow_kwargs(config, fn) -> dict:
+  params = inspect.signature(fn).parameters
+  return _checked_kwargs(config, "flow",
+                         [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY])
+
+
+def _pixelcnn_kwargs(config) -> dict:
+  fields = PIXELCNNS[config.model.arch].__dataclass_fields__
+  return _checked_kwargs(config, "pixelcnn", [n for n in fields if n not in _PIXELCNN_FIXED])
 
 
 def validate(config, info) -> None:
@@ -98,6 +116,14 @@ def validate(config, info) -> None:
       if info.binary or config.data.preprocess != "dequantize":
         raise ValueError(f"data.preprocess={config.data.preprocess!r} on {info.name}: flows "
                          "model 8-bit images dequantized, data.preprocess='dequantize'.")
+    check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
+  elif config.model.arch in PIXELCNNS:
+    _pixelcnn_kwargs(config)
+    if info.is_toy:
+      raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; model.arch="
+                       f"{config.model.arch!r} models images.")
+    kinds = ("binary",) if info.binary else ("symmetric", "dynamic_binarize", "static_binarize")
+    check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
   else:
     if info.is_toy:
@@ -121,6 +147,9 @@ def build_model(config, info):
   if is_flow(config):
     fn = _flow_builder(config, info)
     return fn(info.shape, **_flow_kwargs(config, fn))
+  if m.arch in PIXELCNNS:
+    output = "logistic_mixture" if config.data.preprocess == "symmetric" else "bernoulli"
+    return PIXELCNNS[m.arch](event_shape=info.shape, output=output, **_pixelcnn_kwargs(config))
   if m.arch == "nade":
     return NADE(event_shape=info.shape, hidden=m.hidden)
   return MADE(event_shape=info.shape, hidden=(m.hidden,) * m.num_layers,
@@ -155,7 +184,7 @@ def _log_prob(config, state, params, x, mask_index):
   if is_flow(config):
     offset = 0.0 if x.ndim == 2 else math.prod(x.shape[1:]) * math.log(256.0)
     return state.apply_fn(variables, x) - offset
-  if config.model.arch == "nade":
+  if config.model.arch != "made":
     return state.apply_fn(variables, x).log_prob(x)
   return state.apply_fn(variables, x, _mask_key(state, mask_index)).log_prob(x)
 
@@ -245,14 +274,14 @@ def evaluators(config, info):
 
 def sampler(config, info):
   """``draw(state, key, num, temperature=1.0)``: exact samples, as uint8 NHWC images
-  (binary {0, 255}; a flow's dequantized ``y`` back in its bin ``floor(256·y)``), or
-  float32 points on a toy. MADE samples with mask 0; ``temperature`` is a flow's."""
+  (a flow's dequantized ``y`` back in its bin ``floor(256·y)``), or float32 points on
+  a toy. MADE samples with mask 0; ``temperature`` is a flow's."""
   @functools.partial(jax.jit, static_argnums=2)
   def draw_chunk(state, key, n, temperature):
     variables = {"params": state.params}
     if is_flow(config):
       return state.apply_fn(variables, key, n, jnp.float32(temperature), method="sample")
-    kwargs = {} if config.model.arch == "nade" else {"mask_key": _mask_key(state, 0)}
+    kwargs = {"mask_key": _mask_key(state, 0)} if config.model.arch == "made" else {}
     return state.apply_fn(variables, key, n, method="sample", **kwargs)
 
   def draw(state, key, num: int, temperature: float = 1.0, chunk: int = 500) -> np.ndarray:
@@ -261,7 +290,8 @@ def sampler(config, info):
          for i, start in enumerate(range(0, num, chunk))])
     if info.is_toy:
       return np.asarray(out, np.float32)
-    return np.asarray(data.to_uint8(out, "dequantize" if is_flow(config) else "binary"))
+    kind = "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
+    return np.asarray(data.to_uint8(out, kind))
   return draw
 
 

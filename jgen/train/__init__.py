@@ -17,10 +17,13 @@ from jgen.train.loop import NonFiniteLossError
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
 from jgen.train.parallel import AXIS_NAME
+from jgen.train.parallel import DataParallelStep
+from jgen.train.parallel import data_parallel
 from jgen.train.parallel import example_keys
 from jgen.train.parallel import initialize_distributed
 from jgen.train.parallel import pmap_step
 from jgen.train.parallel import replicate
+from jgen.train.parallel import step_axis_name
 from jgen.train.parallel import unreplicate
 from jgen.train.rng import step_key
 from jgen.train.rng import stream_key

@@ -110,19 +110,19 @@ def train_loop(
   logging.info("Training from step %d to %d (%d local devices).", start, num_steps,
                jax.local_device_count())
 
-  p_step = parallel.pmap_step(step_fn)
+  device_step = parallel.data_parallel(step_fn)
   # Its get_state() is the iterator's position after the last batch it handed out.
   device_batches = prefetch_to_device(batches)
-  rstate = parallel.replicate(state)
+  rstate = device_step.put(state)
   pending = None  # (step, metrics) of the previous step, checked one step late.
   t0, t0_step = time.perf_counter(), start
   try:
     for step in range(start + 1, num_steps + 1):
-      rstate, metrics = p_step(rstate, next(device_batches))
+      rstate, metrics = device_step.step(rstate, next(device_batches))
       # The previous step's metrics are fetched only now, after this step has been
       # dispatched, so the device stays one step ahead of the host.
       if pending is not None:
-        _check_finite(pending[0], parallel.unreplicate(pending[1]), workdir, last_saved)
+        _check_finite(pending[0], device_step.get(pending[1]), workdir, last_saved)
       pending = (step, metrics)
       last = step == num_steps
       need_log = last or step % log_every == 0
@@ -130,7 +130,7 @@ def train_loop(
           step % h.every == 0 for h in hooks)
       if need_log or need_state:
         # Logging, saving or a hook: this step must be known to be finite now.
-        host_metrics = parallel.unreplicate(metrics)
+        host_metrics = device_step.get(metrics)
         _check_finite(step, host_metrics, workdir, last_saved)
         pending = None
       if need_log:
@@ -144,14 +144,14 @@ def train_loop(
                                | {"train_steps_per_sec": rate})
         t0, t0_step = time.perf_counter(), step
       if need_state:
-        host_state = parallel.unreplicate(rstate)
+        host_state = device_step.get(rstate)
         if last or step % checkpoint_every == 0:
           ckpt.save(step, host_state, device_batches.get_state())
           last_saved = step
         for hook in hooks:
           if step % hook.every == 0:
             hook.fn(step, host_state)
-    return parallel.unreplicate(rstate)
+    return device_step.get(rstate)
   finally:
     device_batches.close()
     ckpt.wait_until_finished()

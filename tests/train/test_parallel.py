@@ -54,3 +54,63 @@ print(json.dumps({"s": float(host["s"]), "v": host["v"].tolist(),
 
 def test_unreplicate_takes_the_first_device_replica(run_on_fake_devices):
   assert run_on_fake_devices(_UNREPLICATE) == {"s": 2.0, "v": [1.0, -1.0], "numpy": True}
+
+
+def _toy_step(state, batch, axis_name=None):
+  """A step with a collective: a gradient step on the mean of a squared error."""
+  def loss(w):
+    return jnp.mean((batch["x"] @ w - batch["y"]) ** 2)
+  value, grad = jax.value_and_grad(loss)(state["w"])
+  if axis_name is not None:
+    grad, value = jax.lax.pmean((grad, value), axis_name)
+  return {"w": state["w"] - 0.1 * grad, "step": state["step"] + 1}, {"loss": value}
+
+
+def test_one_device_step_is_a_jit_equal_to_the_pmapped_step():
+  rng = np.random.default_rng(0)
+  state = {"w": rng.normal(size=(3,)).astype(np.float32), "step": np.int32(0)}
+  batches = [{"x": rng.normal(size=(1, 8, 3)).astype(np.float32),
+              "y": rng.normal(size=(1, 8)).astype(np.float32)} for _ in range(3)]
+  step, put, get = parallel.data_parallel(_toy_step)
+  assert parallel.step_axis_name() is None
+  device_state = put(jax.tree.map(jnp.asarray, state))
+  p_step, p_state = parallel.pmap_step(_toy_step), parallel.replicate(state)
+  for batch in batches:
+    device_state, metrics = step(device_state, batch)
+    p_state, p_metrics = p_step(p_state, batch)
+  np.testing.assert_allclose(get(device_state)["w"], parallel.unreplicate(p_state)["w"],
+                             rtol=1e-6)
+  assert int(get(device_state)["step"]) == 3
+  np.testing.assert_allclose(get(metrics)["loss"], parallel.unreplicate(p_metrics)["loss"],
+                             rtol=1e-6)
+
+
+def test_put_copies_so_the_donating_step_leaves_the_callers_state_valid():
+  state = {"w": jnp.ones(3), "step": jnp.int32(0)}
+  step, put, _ = parallel.data_parallel(_toy_step)
+  step(put(state), {"x": np.ones((1, 2, 3), np.float32), "y": np.zeros((1, 2), np.float32)})
+  np.testing.assert_array_equal(state["w"], 1.0)  # Not donated away.
+
+
+_DATA_PARALLEL = """
+import json
+import jax, numpy as np
+from jgen.train import parallel
+rng = np.random.default_rng(0)
+state = {"w": np.ones(3, np.float32), "step": np.int32(0)}
+batch = {"x": rng.normal(size=(8, 2, 3)).astype(np.float32),
+         "y": rng.normal(size=(8, 2)).astype(np.float32)}
+step, put, get = parallel.data_parallel(_toy_step)
+new, metrics = step(put(state), batch)
+whole = {k: v.reshape(1, 16, *v.shape[2:]) for k, v in batch.items()}
+one, one_metrics = _toy_step(state, {k: v[0] for k, v in whole.items()})
+print(json.dumps({"axis": parallel.step_axis_name(),
+                  "w_close": bool(np.allclose(get(new)["w"], one["w"], rtol=1e-5)),
+                  "loss_close": bool(np.allclose(get(metrics)["loss"], one_metrics["loss"]))}))
+"""
+
+
+def test_eight_devices_step_under_pmap_and_equal_one_device(run_on_fake_devices):
+  import inspect  # pylint: disable=g-import-not-at-top
+  code = "import jax.numpy as jnp\n" + inspect.getsource(_toy_step) + _DATA_PARALLEL
+  assert run_on_fake_devices(code) == {"axis": "batch", "w_close": True, "loss_close": True}

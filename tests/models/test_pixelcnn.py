@@ -1,0 +1,158 @@
+"""PixelCNN and gated PixelCNN: causality by Jacobian, the blind spot, normalisation."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jgen.models.pixelcnn import GatedPixelCNN
+from jgen.models.pixelcnn import MaskedConv2D
+from jgen.models.pixelcnn import PixelCNN
+from jgen.models.pixelcnn import causal_mask
+
+
+def _pixelcnn(shape, **kw):
+  return PixelCNN(event_shape=shape, hidden=6, num_blocks=2, kernel_size=3,
+                  first_kernel_size=3, head_hidden=6, **kw)
+
+
+def _gated(shape, **kw):
+  return GatedPixelCNN(event_shape=shape, features=6, num_layers=3, kernel_size=3,
+                       head_hidden=6, **kw)
+
+
+def _outputs(dist):
+  """Every parameter of the conditionals, ``(H, W, C, P)``, of a batch of one."""
+  names = ("logits", "locs", "log_scales") if hasattr(dist, "locs") else ("logits",)
+  params = [getattr(dist, name) for name in names]
+  return jnp.concatenate([p.reshape(*p.shape[:4], -1) for p in params], axis=-1)[0]
+
+
+def _jacobian(model, shape, labels=None, seed=0):
+  """``|∂ output(i, j, c) / ∂ x(i', j', c')|`` summed over the output's parameters."""
+  x = jax.random.uniform(jax.random.key(seed), (1, *shape))
+  lab = None if labels is None else jnp.asarray(labels)
+  params = model.init(jax.random.key(seed + 1), x, lab)
+  jac = jax.jacfwd(lambda x: _outputs(model.apply(params, x, lab)))(x)  # (H,W,C,P,1,H,W,C)
+  return np.abs(np.asarray(jac)).sum(axis=(3, 4))  # (H, W, C, H, W, C)
+
+
+def _raster(shape):
+  h, w, c = shape
+  return np.arange(h * w * c).reshape(h, w, c)
+
+
+def test_mask_a_and_b_order_the_colour_channels():
+  a = causal_mask(1, 3, 6, "A", data_channels=3)[0, 0]
+  b = causal_mask(1, 3, 6, "B", data_channels=3)[0, 0]
+  # Input channel (R, G, B) -> output groups (two features each).
+  np.testing.assert_array_equal(a, [[0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1], [0] * 6])
+  np.testing.assert_array_equal(b, [[1] * 6, [0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]])
+  full = causal_mask((3, 5), 1, 1, "B")[..., 0, 0]
+  np.testing.assert_array_equal(full, [[1] * 5, [1, 1, 1, 0, 0], [0] * 5])
+
+
+def test_bad_masks_raise_clear_errors():
+  with pytest.raises(ValueError, match="mask_type='C'; valid: A, B"):
+    causal_mask(3, 1, 1, "C")
+  with pytest.raises(ValueError, match="out_features=4 must be a multiple of data_channels=3"):
+    causal_mask(3, 3, 4, "B", data_channels=3)
+
+
+def test_masked_conv_keeps_the_spatial_shape_with_an_off_centre_tap():
+  conv = MaskedConv2D(2, (1, 3), "B", center=(0, 2))
+  x = jnp.ones((1, 4, 5, 1))
+  y, _ = conv.init_with_output(jax.random.key(0), x)
+  assert y.shape == (1, 4, 5, 2)
+
+
+@pytest.mark.parametrize("make", [_pixelcnn, _gated], ids=["pixelcnn", "gated"])
+@pytest.mark.parametrize("shape,output", [((5, 5, 1), "bernoulli"),
+                                          ((4, 4, 3), "logistic_mixture")])
+def test_outputs_never_see_their_own_or_later_sub_pixels(make, shape, output):
+  jac = _jacobian(make(shape, output=output), shape)
+  order = _raster(shape)
+  later = order[None, None, None, :, :, :] >= order[:, :, :, None, None, None]
+  assert np.all(jac[later] == 0.0)  # Exactly zero, not small.
+  assert np.any(jac[~later] > 0.0)
+
+
+def test_gated_pixelcnn_is_causal_with_class_conditioning():
+  shape = (4, 4, 3)
+  jac = _jacobian(_gated(shape, num_classes=3), shape, labels=[2])
+  order = _raster(shape)
+  assert np.all(jac[order[None, None, None] >= order[..., None, None, None]] == 0.0)
+
+
+def test_pixelcnn_has_a_blind_spot_and_gated_pixelcnn_has_none():
+  shape = (6, 7, 1)
+  i, j = 3, 3
+  plain = _jacobian(PixelCNN(event_shape=shape, hidden=6, num_blocks=4, kernel_size=3,
+                             first_kernel_size=3, head_hidden=6), shape)[i, j, 0, ..., 0]
+  gated = _jacobian(GatedPixelCNN(event_shape=shape, features=6, num_layers=4,
+                                  kernel_size=3, head_hidden=6), shape)[i, j, 0, ..., 0]
+  earlier = _raster(shape)[..., 0] < _raster(shape)[i, j, 0]
+  # Stacked 3x3 masks reach (i-1, j+1) but never (i-1, j+2): the blind spot.
+  assert plain[i - 1, j + 1] > 0 and plain[i - 1, j + 2] == 0 and plain[i - 1, j + 3] == 0
+  # Gated: every earlier pixel within its receptive field (4 layers: rows i-4.., all
+  # columns j-4..j+4 of the rows above, j-4.. of its own row) influences (i, j).
+  assert np.all(gated[earlier & (np.arange(7)[None] <= j + 3)] > 0)
+
+
+@pytest.mark.parametrize("make", [_pixelcnn, _gated], ids=["pixelcnn", "gated"])
+@pytest.mark.parametrize("shape", [(2, 2, 1), (2, 2, 3)])
+def test_probabilities_of_all_binary_images_sum_to_one(make, shape):
+  model = make(shape)
+  d = int(np.prod(shape))
+  images = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=d))).reshape(-1, *shape)
+  params = model.init(jax.random.key(0), images[:1])
+  # Perturb every parameter: a fresh model's zero biases could hide a bad mask.
+  leaves, tree = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.key(1), len(leaves))
+  params = jax.tree.unflatten(tree, [p + 0.5 * jax.random.normal(k, p.shape)
+                                     for p, k in zip(leaves, keys, strict=True)])
+  log_p = model.apply(params, images).log_prob(images)
+  np.testing.assert_allclose(float(jax.nn.logsumexp(log_p)), 0.0, atol=1e-5)
+
+
+def test_reference_sampler_draws_from_the_model():
+  shape = (2, 2, 1)
+  model = _gated(shape)
+  images = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=4))).reshape(-1, *shape)
+  params = model.init(jax.random.key(0), images[:1])
+  probs = np.exp(np.asarray(model.apply(params, images).log_prob(images)))
+  n = 20_000
+  samples = jax.jit(lambda k: model.apply(params, k, n, method="sample"))(jax.random.key(2))
+  index = np.asarray(samples).reshape(n, 4) @ (2 ** np.arange(3, -1, -1))
+  freq = np.bincount(index.astype(int), minlength=16) / n
+  tolerance = 4 * np.sqrt(probs * (1 - probs) / n) + 1e-3  # Four standard errors.
+  assert np.all(np.abs(freq - probs) <= tolerance), (freq, probs)
+
+
+def test_completion_keeps_the_given_sub_pixels():
+  shape = (4, 4, 1)
+  model = _pixelcnn(shape)
+  given = jnp.ones((3, *shape))
+  params = model.init(jax.random.key(0), given)
+  out = model.apply(params, jax.random.key(1), 3, None, given, 8, method="sample")
+  np.testing.assert_array_equal(out[:, :2], 1.0)
+  assert set(np.unique(out[:, 2:])) <= {0.0, 1.0}
+
+
+def test_labels_steer_the_conditional_model_and_are_checked():
+  shape = (4, 4, 1)
+  model = _gated(shape, num_classes=3)
+  x = jnp.zeros((2, *shape))
+  params = model.init(jax.random.key(0), x, jnp.array([0, 1]))
+  params = jax.tree.map(lambda p: p + 0.1, params)
+  l0 = model.apply(params, x, jnp.array([0, 0])).logits
+  l1 = model.apply(params, x, jnp.array([1, 1])).logits
+  assert not np.allclose(l0, l1)
+  with pytest.raises(ValueError, match="needs labels iff num_classes > 0"):
+    model.apply(params, x)
+  with pytest.raises(ValueError, match="unconditional"):
+    _pixelcnn(shape).init(jax.random.key(0), x, jnp.array([0, 1]))
+  with pytest.raises(ValueError, match=r"expects images of shape \(B, 4, 4, 1\)"):
+    _pixelcnn(shape).init(jax.random.key(0), jnp.zeros((2, 4, 4)))
