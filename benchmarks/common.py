@@ -1,5 +1,7 @@
-"""Timing shared by the benchmark scripts."""
+"""Timing and reference runs shared by the benchmark scripts."""
 
+import json
+import subprocess
 import time
 
 import jax
@@ -30,3 +32,14 @@ def time_step(step, state, batches, steps: int) -> dict:
   jax.block_until_ready(metrics)
   return {"compile_s": round(compile_s, 2),
           "ms_per_step": round(1000 * (time.perf_counter() - t) / steps, 2)}
+
+
+def run_reference(python: str, script, **flags) -> dict:
+  """Runs a reference script (e.g. a PyTorch model) under ``python``: its last JSON line.
+
+  ``flags`` become ``--name=value`` (``True``: a bare ``--name``).
+  """
+  argv = [f"--{k}" if v is True else f"--{k}={v}" for k, v in flags.items() if v is not False]
+  proc = subprocess.run([python, str(script), *argv], capture_output=True, text=True,
+                        check=True)
+  return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -15,7 +15,6 @@ measurement.
 
 import json
 import pathlib
-import subprocess
 import time
 
 from absl import app
@@ -79,10 +78,8 @@ def _jgen(name: str):
 
 
 def _torch(name: str) -> dict:
-  proc = subprocess.run([_TORCH.value, str(_REFERENCE), f"--model={name}",
-                         f"--steps={_STEPS.value}", "--sample"],
-                        capture_output=True, text=True, check=True)
-  return json.loads(proc.stdout.strip().splitlines()[-1])
+  return common.run_reference(_TORCH.value, _REFERENCE, model=name, steps=_STEPS.value,
+                              sample=True)
 
 
 def main(argv):

@@ -290,16 +290,35 @@ def sampler(config, info):
          for i, start in enumerate(range(0, num, chunk))])
     if info.is_toy:
       return np.asarray(out, np.float32)
-    kind = "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
-    return np.asarray(data.to_uint8(out, kind))
+    return np.asarray(data.to_uint8(out, _uint8_kind(config)))
   return draw
+
+
+def _uint8_kind(config) -> str:
+  """How model-scale images map back to pixels (`jgen.data.to_uint8`)."""
+  return "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
+
+
+def completer(config, info):
+  """``complete(state, key, images, per_image)``: a PixelCNN's samples of the bottom
+  half of each image given its top half, ``per_image`` each (model-scale images)."""
+  h, w, c = info.shape
+
+  @functools.partial(jax.jit, static_argnums=3)
+  def complete(state, key, images, per_image):
+    given = jnp.repeat(jnp.asarray(images), per_image, axis=0)
+    return state.apply_fn({"params": state.params}, key, given.shape[0], None, given,
+                          (h // 2) * w * c, method="sample")
+  return complete
 
 
 def figures(config, info):
   draw = sampler(config, info)  # Compiled once for every evaluation of the run.
   if info.is_toy:
     return likelihood_figures.toy_figures(config, draw, _log_prob)
-  return likelihood_figures.image_figures(config, draw, interpolate=is_flow(config))
+  complete = completer(config, info) if config.model.arch in PIXELCNNS else None
+  return likelihood_figures.image_figures(config, draw, interpolate=is_flow(config),
+                                          complete=complete, kind=_uint8_kind(config))
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,

@@ -3,7 +3,9 @@ and on the 2-D toys the learned density beside the data's.
 
 - Images: ``samples`` (64 exact samples); for flows also ``samples_t07``, the same
   latents at temperature 0.7 (Glow, Sec. 5), and ``interpolation``: rows of ten images
-  decoded from ``z = (1 − t)·f⁻¹(x_a) + t·f⁻¹(x_b)`` between pairs of test images.
+  decoded from ``z = (1 − t)·f⁻¹(x_a) + t·f⁻¹(x_b)`` between pairs of test images;
+  for the PixelCNNs ``completions``: rows of a test image, its top half (the rest
+  blanked) and six samples of the bottom half given the top.
 - Toys: ``density``, the model's density ``p(x)`` on a 200 × 200 grid beside a
   histogram of 100,000 data points on the same grid and colour scale, and
   ``samples``, 2,000 model samples over the data.
@@ -53,9 +55,15 @@ def toy_figures(config, draw, log_prob):
   return figures
 
 
-def image_figures(config, draw, *, interpolate: bool):
-  """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations."""
+def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str = "binary"):
+  """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations.
+
+  ``complete(state, key, images, per_image)``, if given, draws ``per_image`` bottom
+  halves for each image's top half (model-scale images, in the order of ``images``
+  repeated); ``kind`` maps model-scale images to uint8 (`jgen.data.to_uint8`).
+  """
   pairs = load_eval_data(config, 16)["x"] if interpolate else None
+  originals = load_eval_data(config, 8)["x"] if complete is not None else None
 
   @jax.jit
   def interpolation(state):
@@ -72,5 +80,15 @@ def image_figures(config, draw, *, interpolate: bool):
     if interpolate:
       out["samples_t07"] = image_grid(draw(state, key, 64, 0.7), ncol=8)
       out["interpolation"] = image_grid(np.asarray(interpolation(state)), ncol=10)
+    if complete is not None:
+      per_image = 6
+      filled = np.asarray(complete(state, key, originals, per_image))
+      top = originals.copy()
+      top[:, originals.shape[1] // 2:] = 0.0
+      rows = np.concatenate([originals[:, None], top[:, None],
+                             filled.reshape(len(originals), per_image, *originals.shape[1:])],
+                            axis=1)
+      images = np.asarray(data.to_uint8(rows.reshape(-1, *originals.shape[1:]), kind))
+      out["completions"] = image_grid(images, ncol=per_image + 2)
     return out
   return figures

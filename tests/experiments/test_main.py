@@ -90,6 +90,8 @@ def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, varian
     assert set(np.unique(samples)) <= {0, 255}
   else:
     assert len(np.unique(samples)) > 2
+  assert {"samples_0000004.png", "completions_0000004.png"} <= {
+      p.name for p in (workdir / "figures").iterdir()}
 
 
 def test_image_flow_trains_on_dequantized_mnist_and_writes_everything(tmp_path, npz_dir, run):
@@ -230,3 +232,12 @@ def test_bad_values_are_named_with_the_valid_choices(config, field, value, messa
   with pytest.raises(ValueError) as error:
     trainer.validate_config(cfg)
   assert message in str(error.value)
+
+
+def test_binaries_add_the_cpu_xla_flag_unless_xla_flags_sets_it():
+  from experiments import common  # pylint: disable=g-import-not-at-top
+  assert common.with_default_xla_flags("") == common.CPU_XLA_FLAG
+  devices = "--xla_force_host_platform_device_count=8"
+  assert common.with_default_xla_flags(devices) == f"{devices} {common.CPU_XLA_FLAG}"
+  own = "--xla_cpu_experimental_ynn_fusion_type=none " + devices
+  assert common.with_default_xla_flags(own) == own
