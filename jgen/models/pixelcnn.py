@@ -394,12 +394,13 @@ class GatedPixelCNN(_Autoregressive):
     return (self.kernel_size if layer == 0 else self.layer_kernel_size) // 2
 
   def setup(self):
-    c, f, radii = self.event_shape[-1], self.features, range(self.num_layers)
+    c, f = self.event_shape[-1], self.features
+    radii = [self._radius(layer) for layer in range(self.num_layers)]
     self.v_convs = [nn.Conv(2 * f, (r + 1, 2 * r + 1), padding=((r, 0), (r, r)))
-                    for r in map(self._radius, radii)]
+                    for r in radii]
     self.links = [nn.Dense(2 * f) for _ in radii]  # 1×1 convolutions, as matmuls.
-    self.h_convs = [MaskedConv2D(2 * f, (1, self._radius(l) + 1), "A" if l == 0 else "B", c,
-                                 center=(0, self._radius(l))) for l in radii]
+    self.h_convs = [MaskedConv2D(2 * f, (1, r + 1), "B" if layer else "A", c, center=(0, r))
+                    for layer, r in enumerate(radii)]
     self.skips = [MaskedConv2D(f, 1, "B", c) for _ in radii]
     self.h_outs = [MaskedConv2D(f, 1, "B", c) for _ in radii]
     if self.num_classes:
@@ -439,7 +440,7 @@ class GatedPixelCNN(_Autoregressive):
 
   def _cached_sampler(self, key, x, labels, start):
     n, (height, width, c), f = x.shape[0], self.event_shape, self.features
-    radii = [self._radius(l) for l in range(self.num_layers)]
+    radii = [self._radius(layer) for layer in range(self.num_layers)]
 
     def row(i, x):
       links = [jax.lax.dynamic_index_in_dim(lk, i, 1) for lk in self._links(x, labels)]
