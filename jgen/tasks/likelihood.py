@@ -11,7 +11,9 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
 - ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`, module arguments in
   ``model.pixelcnn``): Bernoulli conditionals on binary images; on 8-bit images with
   ``data.preprocess='symmetric'``, PixelCNN++'s discretized logistic mixture, so the
-  NLL is the exact discrete one (no dequantization offset).
+  NLL is the exact discrete one (no dequantization offset). With
+  ``model.pixelcnn.num_classes`` (gated only) the model is class-conditional: trained
+  and evaluated on the data's labels, sampling classes ``0, 1, …, C−1, 0, …``.
 - Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
   ``'nsf'``: `jgen.models.flows`, builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
@@ -125,6 +127,10 @@ def validate(config, info) -> None:
     kinds = ("binary",) if info.binary else ("symmetric", "dynamic_binarize", "static_binarize")
     check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
+    classes = config.model.pixelcnn.get("num_classes", 0)
+    if classes and classes != info.num_classes:
+      raise ValueError(f"model.pixelcnn.num_classes={classes} must be 0 (unconditional) or "
+                       f"the {info.num_classes} classes of {info.name}.")
   else:
     if info.is_toy:
       raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; model.arch="
@@ -169,8 +175,9 @@ def _init_batch(config, info) -> np.ndarray:
 
 def init_state(config, info) -> LikelihoodState:
   example = _init_batch(config, info) if is_flow(config) else jnp.zeros((2, *info.shape))
+  labels = {"labels": jnp.zeros(2, jnp.int32)} if is_conditional(config) else {}
   return create_likelihood_state(jax.random.key(config.seed), build_model(config, info),
-                                 optax.adam(learning_rate(config)), example=example)
+                                 optax.adam(learning_rate(config)), example=example, **labels)
 
 
 def _mask_key(state, index):
@@ -178,12 +185,20 @@ def _mask_key(state, index):
   return jax.random.fold_in(rng.stream_key(state.base_key, "masks"), index)
 
 
-def _log_prob(config, state, params, x, mask_index):
-  """``log p(x)`` per example in nats; for a flow on images, ``log p(y) − D·log 256``."""
+def is_conditional(config) -> bool:
+  """A class-conditional PixelCNN: its data, evaluation and samples carry labels."""
+  return config.model.arch in PIXELCNNS and config.model.pixelcnn.get("num_classes", 0) > 0
+
+
+def _log_prob(config, state, params, x, mask_index, labels=None):
+  """``log p(x)`` per example in nats (given ``labels`` for a conditional model); for a
+  flow on images, ``log p(y) − D·log 256``."""
   variables = {"params": params}
   if is_flow(config):
     offset = 0.0 if x.ndim == 2 else math.prod(x.shape[1:]) * math.log(256.0)
     return state.apply_fn(variables, x) - offset
+  if config.model.arch in PIXELCNNS:
+    return state.apply_fn(variables, x, labels).log_prob(x)
   if config.model.arch != "made":
     return state.apply_fn(variables, x).log_prob(x)
   return state.apply_fn(variables, x, _mask_key(state, mask_index)).log_prob(x)
@@ -204,30 +219,33 @@ def train_step(config, info):
   def step(state, batch, axis_name=None):
     step_key = rng.step_key(state.base_key, state.step)
     x = _model_data(config, batch, rng.stream_key(step_key, "binarize"), axis_name)
+    labels = batch["label"] if is_conditional(config) else None
 
     def log_prob_fn(params, x, key):
       # MADE: one mask of the set per step, the same on every device.
       index = (jax.random.randint(key, (), 0, config.model.num_masks)
                if config.model.arch == "made" else 0)
-      return _log_prob(config, state, params, x, index)
+      return _log_prob(config, state, params, x, index, labels)
     return likelihood_train_step(state, x, log_prob_fn=log_prob_fn, axis_name=axis_name)
   return step
 
 
 def make_evaluate(config, num_masks: tuple[int, ...]):
-  """``evaluate(state, x)``: the exact test NLL of ``x``, jitted once; for MADE, of the
-  ensemble of its first K masks for each K in ``num_masks``."""
+  """``evaluate(state, x, labels=None)``: the exact test NLL of ``x``, jitted once; for
+  MADE, of the ensemble of its first K masks for each K in ``num_masks``."""
   largest = max(num_masks)
 
   @jax.jit
   def batch_log_probs(state, batch):
     # One mask at a time (lax.map compiles the network once, not K times).
-    ll = jax.lax.map(lambda k: _log_prob(config, state, state.params, batch["x"], k),
-                     jnp.arange(largest))
+    ll = jax.lax.map(lambda k: _log_prob(config, state, state.params, batch["x"], k,
+                                         batch.get("label")), jnp.arange(largest))
     return {"ll": ll.T}  # (B, K)
 
-  def evaluate(state: LikelihoodState, x: np.ndarray) -> dict[str, float]:
-    ll = batched(lambda b, k: batch_log_probs(state, b), {"x": x}, config.eval.batch_size,
+  def evaluate(state: LikelihoodState, x: np.ndarray,
+               labels: np.ndarray | None = None) -> dict[str, float]:
+    arrays = {"x": x} if labels is None else {"x": x, "label": labels}
+    ll = batched(lambda b, k: batch_log_probs(state, b), arrays, config.eval.batch_size,
                  jax.random.key(0))["ll"].reshape(x.shape[0], largest)
     dims = math.prod(x.shape[1:])
     results = {"num_test_examples": int(x.shape[0])}
@@ -240,10 +258,10 @@ def make_evaluate(config, num_masks: tuple[int, ...]):
   return evaluate
 
 
-def evaluate(config, state: LikelihoodState, x: np.ndarray,
-             num_masks: tuple[int, ...]) -> dict[str, float]:
+def evaluate(config, state: LikelihoodState, x: np.ndarray, num_masks: tuple[int, ...],
+             labels: np.ndarray | None = None) -> dict[str, float]:
   """Exact test NLL of ``x`` (one-off; see make_evaluate)."""
-  return make_evaluate(config, num_masks)(state, x)
+  return make_evaluate(config, num_masks)(state, x, labels)
 
 
 def toy_test_set(config) -> np.ndarray:
@@ -253,19 +271,22 @@ def toy_test_set(config) -> np.ndarray:
 
 
 def evaluators(config, info):
+  labels = None
   if info.is_toy:
     test = toy_test_set(config)
   else:
-    test = load_eval_data(config, config.eval.num_examples)["x"]
+    split = load_eval_data(config, config.eval.num_examples)
+    test, labels = split["x"], split["label"] if is_conditional(config) else None
   final_fn = make_evaluate(
       config, tuple(config.eval.num_masks) if config.model.arch == "made" else (1,))
   periodic_fn = make_evaluate(config, (1,))
-  periodic = test[:config.eval.periodic_num_examples]
+  n = config.eval.periodic_num_examples
+  periodic = (test[:n], None if labels is None else labels[:n])
   data_nll = (-float(np.mean(data.toy_log_prob(config.data.name, test)))
               if config.data.name in data.TOYS_WITH_DENSITY else None)
 
   def evaluator(state, final):
-    results = final_fn(state, test) if final else periodic_fn(state, periodic)
+    results = final_fn(state, test, labels) if final else periodic_fn(state, *periodic)
     if final and data_nll is not None:  # The data's entropy: the lowest reachable NLL.
       results |= {"data_nll": data_nll, "kl_data_to_model": results["test_nll"] - data_nll}
     return results
@@ -275,23 +296,33 @@ def evaluators(config, info):
 def sampler(config, info):
   """``draw(state, key, num, temperature=1.0)``: exact samples, as uint8 NHWC images
   (a flow's dequantized ``y`` back in its bin ``floor(256·y)``), or float32 points on
-  a toy. MADE samples with mask 0; ``temperature`` is a flow's."""
+  a toy. MADE samples with mask 0; ``temperature`` is a flow's; a conditional model's
+  classes are `sample_labels`."""
   @functools.partial(jax.jit, static_argnums=2)
-  def draw_chunk(state, key, n, temperature):
+  def draw_chunk(state, key, n, temperature, labels):
     variables = {"params": state.params}
     if is_flow(config):
       return state.apply_fn(variables, key, n, jnp.float32(temperature), method="sample")
+    if config.model.arch in PIXELCNNS:
+      return state.apply_fn(variables, key, n, labels, method="sample")
     kwargs = {"mask_key": _mask_key(state, 0)} if config.model.arch == "made" else {}
     return state.apply_fn(variables, key, n, method="sample", **kwargs)
 
   def draw(state, key, num: int, temperature: float = 1.0, chunk: int = 500) -> np.ndarray:
+    labels = sample_labels(config, info, num)
     out = jnp.concatenate(
-        [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start), temperature)
+        [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start), temperature,
+                    None if labels is None else labels[start:start + chunk])
          for i, start in enumerate(range(0, num, chunk))])
     if info.is_toy:
       return np.asarray(out, np.float32)
     return np.asarray(data.to_uint8(out, _uint8_kind(config)))
   return draw
+
+
+def sample_labels(config, info, num: int) -> np.ndarray | None:
+  """A conditional model's sample classes, ``0, 1, …, C−1, 0, 1, …``; else None."""
+  return np.arange(num) % info.num_classes if is_conditional(config) else None
 
 
 def _uint8_kind(config) -> str:
@@ -300,14 +331,16 @@ def _uint8_kind(config) -> str:
 
 
 def completer(config, info):
-  """``complete(state, key, images, per_image)``: a PixelCNN's samples of the bottom
-  half of each image given its top half, ``per_image`` each (model-scale images)."""
+  """``complete(state, key, images, per_image, labels=None)``: a PixelCNN's samples of
+  the bottom half of each image given its top half (and its label, for a conditional
+  model), ``per_image`` each (model-scale images)."""
   h, w, c = info.shape
 
   @functools.partial(jax.jit, static_argnums=3)
-  def complete(state, key, images, per_image):
+  def complete(state, key, images, per_image, labels=None):
     given = jnp.repeat(jnp.asarray(images), per_image, axis=0)
-    return state.apply_fn({"params": state.params}, key, given.shape[0], None, given,
+    labels = None if labels is None else jnp.repeat(jnp.asarray(labels), per_image)
+    return state.apply_fn({"params": state.params}, key, given.shape[0], labels, given,
                           (h // 2) * w * c, method="sample")
   return complete
 
@@ -317,9 +350,11 @@ def figures(config, info):
   if info.is_toy:
     return likelihood_figures.toy_figures(config, draw, _log_prob)
   complete = completer(config, info) if config.model.arch in PIXELCNNS else None
-  return likelihood_figures.image_figures(config, draw, interpolate=is_flow(config),
-                                          complete=complete, kind=_uint8_kind(config))
+  return likelihood_figures.image_figures(
+      config, draw, interpolate=is_flow(config), complete=complete, kind=_uint8_kind(config),
+      classes=info.num_classes if is_conditional(config) else 0)
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,
-            train_step=train_step, evaluators=evaluators, figures=figures, sampler=sampler)
+            train_step=train_step, evaluators=evaluators, figures=figures, sampler=sampler,
+            sample_labels=sample_labels)

@@ -55,15 +55,19 @@ def toy_figures(config, draw, log_prob):
   return figures
 
 
-def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str = "binary"):
+def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str = "binary",
+                  classes: int = 0):
   """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations.
 
-  ``complete(state, key, images, per_image)``, if given, draws ``per_image`` bottom
-  halves for each image's top half (model-scale images, in the order of ``images``
-  repeated); ``kind`` maps model-scale images to uint8 (`jgen.data.to_uint8`).
+  ``complete(state, key, images, per_image, labels)``, if given, draws ``per_image``
+  bottom halves for each image's top half (model-scale images, in the order of
+  ``images`` repeated); ``kind`` maps model-scale images to uint8
+  (`jgen.data.to_uint8`); ``classes`` > 0 for a class-conditional model: its ``draw``
+  cycles through the classes, one column each, and completions keep the image's label.
   """
+  columns = classes or 8
   pairs = load_eval_data(config, 16)["x"] if interpolate else None
-  originals = load_eval_data(config, 8)["x"] if complete is not None else None
+  shown = load_eval_data(config, 8) if complete is not None else None
 
   @jax.jit
   def interpolation(state):
@@ -76,13 +80,14 @@ def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str =
 
   def figures(state):
     key = rng.stream_key(state.base_key, "figures")
-    out = {"samples": image_grid(draw(state, key, 64), ncol=8)}
+    out = {"samples": image_grid(draw(state, key, 8 * columns), ncol=columns)}
     if interpolate:
       out["samples_t07"] = image_grid(draw(state, key, 64, 0.7), ncol=8)
       out["interpolation"] = image_grid(np.asarray(interpolation(state)), ncol=10)
     if complete is not None:
-      per_image = 6
-      filled = np.asarray(complete(state, key, originals, per_image))
+      per_image, originals = 6, shown["x"]
+      labels = shown["label"] if classes else None
+      filled = np.asarray(complete(state, key, originals, per_image, labels))
       top = originals.copy()
       top[:, originals.shape[1] // 2:] = 0.0
       rows = np.concatenate([originals[:, None], top[:, None],

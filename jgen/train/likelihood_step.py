@@ -34,7 +34,7 @@ class LikelihoodState(train_state.TrainState):
 
 
 def create_likelihood_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
-                            example: Array) -> LikelihoodState:
+                            example: Array, **example_kwargs) -> LikelihoodState:
   """Initialises a ``LikelihoodState`` for ``model`` on an example batch.
 
   Args:
@@ -42,12 +42,13 @@ def create_likelihood_state(key: PRNGKey, model, tx: optax.GradientTransformatio
     model: a Flax module whose ``apply(variables, x)`` returns a distribution.
     tx: the optax transform.
     example: an input batch to trace shapes with, e.g. zeros (2, H, W, C).
+    **example_kwargs: further inputs of ``model``, e.g. ``labels`` of a conditional one.
 
   Returns:
     A state at step 0.
   """
   init_key, run_key = jax.random.split(key)
-  params = model.init(init_key, example)["params"]
+  params = model.init(init_key, example, **example_kwargs)["params"]
   return LikelihoodState.create(apply_fn=model.apply, params=params, tx=tx,
                                 key=jax.random.key_data(run_key))
 

@@ -72,7 +72,8 @@ def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys,
   assert not any("eval_fid" in m for m in periodic if m["step"] == 3)
 
 
-@pytest.mark.parametrize("variant,binary", [("tiny", True), ("tiny,gated,fashion_mnist", False)])
+@pytest.mark.parametrize("variant,binary", [("tiny", True), ("tiny,gated,fashion_mnist", False),
+                                            ("tiny,conditional", True)])
 def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, variant, binary, run):
   workdir = tmp_path / "run"
   proc = run(workdir, f"{CONFIGS / 'pixelcnn.py'}:{variant}", npz_dir)
@@ -84,8 +85,13 @@ def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, varian
   low, high = (400, 700) if binary else (2 * 784 * np.log(2), 12 * 784 * np.log(2))
   assert low < summary["test_nll"] < high, summary
   assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (784 * np.log(2)))
-  samples = np.load(workdir / "samples.npz")["samples"]
+  saved = np.load(workdir / "samples.npz")
+  samples = saved["samples"]
   assert samples.shape == (8, 28, 28, 1) and samples.dtype == np.uint8
+  if "conditional" in variant:  # Classes 0, 1, ..., 9, 0, ... with the samples.
+    np.testing.assert_array_equal(saved["labels"], np.arange(8) % 10)
+  else:
+    assert "labels" not in saved
   if binary:
     assert set(np.unique(samples)) <= {0, 255}
   else:
