@@ -1,10 +1,19 @@
 """Timing and reference runs shared by the benchmark scripts."""
 
 import json
+import os
 import subprocess
 import time
 
 import jax
+
+from experiments.xla_flags import with_default_xla_flags
+
+# jgen is timed as its binaries run it: with their XLA:CPU flag (CPU_XLA_FLAG) unless
+# XLA_FLAGS sets that flag itself (``--xla_cpu_experimental_ynn_fusion_type=``: off).
+# Read when JAX starts its backend, i.e. at the first computation, after this import.
+os.environ["XLA_FLAGS"] = with_default_xla_flags(os.environ.get("XLA_FLAGS", ""))
+XLA_FLAGS = os.environ["XLA_FLAGS"]
 
 
 def time_step(step, state, batches, steps: int) -> dict:

@@ -73,6 +73,7 @@ def _jgen(name: str):
       draw(single, jax.random.key(i + 1), batch)
     out["sample_examples_per_s"] = round(reps * batch / (time.perf_counter() - t), 1)
     out["backend"] = jax.default_backend()
+    out["xla_flags"] = common.XLA_FLAGS
     return out
   return run_round
 

@@ -60,7 +60,8 @@ def _step_round(name: str):
     return {"benchmark": "pixelcnn_train_step", "model": name, "framework": "jgen",
             "batch": batch, **timing, "compile_s": compile_s["s"],
             "examples_per_s": round(1000 * batch / timing["ms_per_step"], 1),
-            "backend": jax.default_backend()}
+            "backend": jax.default_backend(),
+            "xla_flags": common.XLA_FLAGS}
   return run_round
 
 

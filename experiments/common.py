@@ -8,6 +8,8 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from experiments.xla_flags import with_default_xla_flags
+
 WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, metrics, figures.")
 SAMPLE_ONLY = flags.DEFINE_bool(
     "sample_only", False, "Only regenerate samples.npz from the newest checkpoint.")
@@ -18,21 +20,6 @@ DISTRIBUTED = flags.DEFINE_bool(
     "or read from JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID); False: "
     "never (one process, whatever the environment). Default: only when one of those "
     "variables is set. See jgen.train.parallel.initialize_distributed.")
-
-# Set by the binaries (never by the library) unless XLA_FLAGS names it already: XLA:CPU
-# then runs each convolution and matmul through YNNPACK, which keeps both cores busy in
-# the convolutions' backward passes (PixelCNN's step: 1.6 s instead of 3.3 s, see the
-# README's speed section). Another value in XLA_FLAGS opts out.
-CPU_XLA_FLAG = "--xla_cpu_experimental_ynn_fusion_type=individual_dot"
-
-
-def with_default_xla_flags(xla_flags: str) -> str:
-  """``XLA_FLAGS`` with ``CPU_XLA_FLAG`` appended, unless it sets that flag itself."""
-  name = CPU_XLA_FLAG.split("=", 1)[0]
-  if any(f.split("=", 1)[0] == name for f in xla_flags.split()):
-    return xla_flags
-  return f"{xla_flags} {CPU_XLA_FLAG}".strip()
-
 
 def define_config(default_config: str):
   """The --config flag (an ml_collections config file; ':variant' after the path)."""

@@ -241,9 +241,9 @@ def test_bad_values_are_named_with_the_valid_choices(config, field, value, messa
 
 
 def test_binaries_add_the_cpu_xla_flag_unless_xla_flags_sets_it():
-  from experiments import common  # pylint: disable=g-import-not-at-top
-  assert common.with_default_xla_flags("") == common.CPU_XLA_FLAG
+  from experiments import xla_flags  # pylint: disable=g-import-not-at-top
+  assert xla_flags.with_default_xla_flags("") == xla_flags.CPU_XLA_FLAG
   devices = "--xla_force_host_platform_device_count=8"
-  assert common.with_default_xla_flags(devices) == f"{devices} {common.CPU_XLA_FLAG}"
+  assert xla_flags.with_default_xla_flags(devices) == f"{devices} {xla_flags.CPU_XLA_FLAG}"
   own = "--xla_cpu_experimental_ynn_fusion_type=none " + devices
-  assert common.with_default_xla_flags(own) == own
+  assert xla_flags.with_default_xla_flags(own) == own
