@@ -26,7 +26,10 @@ MODELS = {
                                      layer_kernel_size=3, head_hidden=64)),
 }
 DATASETS = ("binarized_mnist", "fashion_mnist", "cifar10")
-_TINY = {"pixelcnn": dict(hidden=4, num_blocks=1, first_kernel_size=3, head_hidden=4),
+# Colour: every layer's features split into R, G, B groups (multiples of 3).
+_RGB = {"pixelcnn": dict(hidden=24, head_hidden=48), "gated_pixelcnn": dict(features=24,
+                                                                             head_hidden=48)}
+_TINY = {"pixelcnn": dict(hidden=6, num_blocks=1, first_kernel_size=3, head_hidden=6),
          "gated_pixelcnn": dict(features=6, num_layers=2, kernel_size=3, head_hidden=6)}
 
 
@@ -80,6 +83,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
     elif name != "tiny":
       raise ValueError(f"Unknown config variant {name!r}; valid: {', '.join(MODELS)}, "
                        f"{', '.join(DATASETS)}, conditional, tiny.")
+  if config.data.name == "cifar10":
+    config.model.pixelcnn.update(_RGB[config.model.arch])
   if "tiny" in variant.split(","):
     config.model.pixelcnn.update(_TINY[config.model.arch])
     config.data.batch_size = 8
