@@ -128,6 +128,10 @@ def validate(config, info) -> None:
     check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
     classes = config.model.pixelcnn.get("num_classes", 0)
+    if classes and not info.has_labels:
+      raise ValueError(f"model.pixelcnn.num_classes={classes}: {info.name} has no labels; a "
+                       "class-conditional model needs labelled data (e.g. data.name='mnist' "
+                       "with data.preprocess='static_binarize').")
     if classes and classes != info.num_classes:
       raise ValueError(f"model.pixelcnn.num_classes={classes} must be 0 (unconditional) or "
                        f"the {info.num_classes} classes of {info.name}.")

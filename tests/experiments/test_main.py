@@ -208,6 +208,8 @@ def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path
      "model.pixelcnn.hiden is not an argument of model.arch='pixelcnn'; valid: hidden,"),
     ("pixelcnn", "data.preprocess", "dequantize",
      "data.preprocess on binarized_mnist='dequantize' is not valid; choose from ('binary',)"),
+    ("pixelcnn", "model.pixelcnn", {"num_classes": 10},
+     "model.pixelcnn.num_classes is not an argument of model.arch='pixelcnn'"),
     ("made_binarized_mnist", "data.preprocess", "unit",
      "data.preprocess='unit' is not valid; choose from"),
     ("made_binarized_mnist", "eval.num_masks", (64,),
@@ -247,3 +249,15 @@ def test_binaries_add_the_cpu_xla_flag_unless_xla_flags_sets_it():
   assert xla_flags.with_default_xla_flags(devices) == f"{devices} {xla_flags.CPU_XLA_FLAG}"
   own = "--xla_cpu_experimental_ynn_fusion_type=none " + devices
   assert xla_flags.with_default_xla_flags(own) == own
+
+
+def test_a_conditional_pixelcnn_needs_the_datas_labels():
+  from experiments.configs import pixelcnn  # pylint: disable=g-import-not-at-top
+  cfg = pixelcnn.get_config("tiny,gated")
+  cfg.model.pixelcnn.num_classes = 10
+  with pytest.raises(ValueError, match="binarized_mnist has no labels"):
+    trainer.validate_config(cfg)
+  cfg = pixelcnn.get_config("tiny,conditional")
+  cfg.model.pixelcnn.num_classes = 5
+  with pytest.raises(ValueError, match="must be 0 .unconditional. or the 10 classes of mnist"):
+    trainer.validate_config(cfg)
