@@ -21,6 +21,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # tiny models again and again (a run, its resume, its restart after SIGKILL): a
 # persistent cache, fresh for each session and inherited through the environment, cuts
 # a repeated run from ~70 s to ~20 s on 2 cores. Set before JAX is first imported.
+# Workers and subprocesses share a GPU, when there is one: no process takes most of it.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
   _CACHE_DIR = tempfile.mkdtemp(prefix="jgen-test-xla-cache-")
   atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)

@@ -1,18 +1,18 @@
-r"""PixelCNN and gated PixelCNN (van den Oord et al. 2016a, b) on binarized MNIST and 8-bit images.
+r"""PixelCNN, gated PixelCNN and PixelRNN's Row LSTM (van den Oord et al. 2016a, b).
 
   python -m experiments.main --workdir=/tmp/pixelcnn \
       --config=experiments/configs/pixelcnn.py:gated --config.data.npz_dir=../shared/data
 
 The `likelihood` task, exact −log p(x), Adam(1e-3) with cosine decay. Variants:
-``pixelcnn`` (default) or ``gated``; a dataset: ``binarized_mnist`` (default; the fixed
-Larochelle & Murray binarization, Bernoulli conditionals; published test NLL: PixelCNN
-81.30 nats, PixelRNN paper Table 4), ``fashion_mnist`` or ``cifar10`` (8-bit, scaled to
-[−1, 1], a 5-component discretized logistic mixture per sub-pixel; bits/dim; published
-CIFAR-10, GPU-days: PixelCNN 3.14, gated 3.03, PixelCNN++ 2.92); ``conditional``: the
-gated model with a class bias, on MNIST binarized at 0.5 (its labels; binarized MNIST
-has none), samples one column per class; ``tiny`` for tests.
-The models are CPU-sized; the README gives the measured NLL, steps and minutes on 2
-CPU cores. Sampling takes one network pass per sub-pixel (784 on MNIST).
+``pixelcnn`` (default), ``gated`` or ``row_lstm``; a dataset: ``binarized_mnist``
+(default; the fixed Larochelle & Murray binarization, Bernoulli conditionals; published
+test NLL: PixelCNN 81.30, Row LSTM 80.54 nats, PixelRNN paper Table 4),
+``fashion_mnist`` or ``cifar10`` (8-bit, scaled to [−1, 1], a 5-component discretized
+logistic mixture per sub-pixel; bits/dim; published CIFAR-10, GPU-days: PixelCNN 3.14,
+gated 3.03, PixelCNN++ 2.92); ``conditional``: the gated model with a class bias, on
+MNIST binarized at 0.5 (its labels; binarized MNIST has none), samples one column per
+class; ``tiny`` for tests. The models are CPU-sized; the README gives the measured NLL,
+steps and minutes on 2 CPU cores. Samples come from the cached samplers.
 """
 
 import ml_collections
@@ -24,13 +24,17 @@ MODELS = {
                                   first_kernel_size=7, head_hidden=64)),
     "gated": ("gated_pixelcnn", dict(features=32, num_layers=8, kernel_size=7,
                                      layer_kernel_size=3, head_hidden=64)),
+    "row_lstm": ("row_lstm", dict(features=32, num_layers=2, kernel_size=3,
+                                  first_kernel_size=7, head_hidden=64)),
 }
 DATASETS = ("binarized_mnist", "fashion_mnist", "cifar10")
 # Colour: every layer's features split into R, G, B groups (multiples of 3).
-_RGB = {"pixelcnn": dict(hidden=24, head_hidden=48), "gated_pixelcnn": dict(features=24,
-                                                                             head_hidden=48)}
+_RGB = {"pixelcnn": dict(hidden=24, head_hidden=48),
+        "gated_pixelcnn": dict(features=24, head_hidden=48),
+        "row_lstm": dict(features=24, head_hidden=48)}
 _TINY = {"pixelcnn": dict(hidden=6, num_blocks=1, first_kernel_size=3, head_hidden=6),
-         "gated_pixelcnn": dict(features=6, num_layers=2, kernel_size=3, head_hidden=6)}
+         "gated_pixelcnn": dict(features=6, num_layers=2, kernel_size=3, head_hidden=6),
+         "row_lstm": dict(features=6, num_layers=1, first_kernel_size=3, head_hidden=6)}
 
 
 def get_config(variant: str = "") -> ml_collections.ConfigDict:

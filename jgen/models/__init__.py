@@ -27,6 +27,7 @@ from jgen.models.pixelcnn import GatedPixelCNN
 from jgen.models.pixelcnn import MaskedConv2D
 from jgen.models.pixelcnn import PixelCNN
 from jgen.models.pixelcnn import causal_mask
+from jgen.models.pixelrnn import RowLSTM
 from jgen.models.vae import VAE
 from jgen.models.vq import VQVAE
 from jgen.models.vq import Codebook

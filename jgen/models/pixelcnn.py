@@ -207,7 +207,8 @@ def _draw(dist: Distribution, key: PRNGKey, p, ch) -> Array:
 
 
 class _Autoregressive(nn.Module):
-  """Shared by the PixelCNNs: checks and the two exact samplers.
+  """Shared by the PixelCNNs and PixelRNN (`jgen.models.pixelrnn`): checks and the two
+  exact samplers.
 
   Subclasses define ``__call__(x, labels)`` (every conditional, one pass) and
   ``_cached_sampler(key, x, labels, start)``.

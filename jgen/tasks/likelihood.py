@@ -8,8 +8,8 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
   step from the step key, and is evaluated as the ensemble ``log p(x) = log (1/K)
   Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
   et al. 2015, §4).
-- ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`, module arguments in
-  ``model.pixelcnn``): Bernoulli conditionals on binary images; on 8-bit images with
+- ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`), ``'row_lstm'``
+  (PixelRNN, `jgen.models.pixelrnn`), module arguments in ``model.pixelcnn``: Bernoulli conditionals on binary images; on 8-bit images with
   ``data.preprocess='symmetric'``, PixelCNN++'s discretized logistic mixture, so the
   NLL is the exact discrete one (no dequantization offset). With
   ``model.pixelcnn.num_classes`` (gated only) the model is class-conditional: trained
@@ -43,6 +43,7 @@ from jgen.models import MADE
 from jgen.models import NADE
 from jgen.models import GatedPixelCNN
 from jgen.models import PixelCNN
+from jgen.models import RowLSTM
 from jgen.models import flows
 from jgen.tasks import likelihood_figures
 from jgen.tasks.base import Task
@@ -68,7 +69,8 @@ FLOWS = {
     "iaf": (None, functools.partial(flows.maf, inverse=True)),
     "nsf": (flows.neural_spline_flow, flows.neural_spline_flow),
 }
-PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN}
+# The PixelCNN family: masked-convolution and Row LSTM image models, one interface.
+PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM}
 ARCHITECTURES = ("nade", "made", *PIXELCNNS, *FLOWS)
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
 # Set by the task from the data, never by model.pixelcnn.

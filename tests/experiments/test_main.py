@@ -73,7 +73,7 @@ def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys,
 
 
 @pytest.mark.parametrize("variant,binary", [("tiny", True), ("tiny,gated,fashion_mnist", False),
-                                            ("tiny,conditional", True)])
+                                            ("tiny,conditional", True), ("tiny,row_lstm", True)])
 def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, variant, binary, run):
   workdir = tmp_path / "run"
   proc = run(workdir, f"{CONFIGS / 'pixelcnn.py'}:{variant}", npz_dir)

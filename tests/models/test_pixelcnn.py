@@ -1,4 +1,5 @@
-"""PixelCNN and gated PixelCNN: causality by Jacobian, the blind spot, normalisation."""
+"""PixelCNN, gated PixelCNN, Row LSTM: causality by Jacobian, the blind spot, normalisation,
+the two samplers."""
 
 import itertools
 
@@ -11,6 +12,7 @@ from jgen.models.pixelcnn import GatedPixelCNN
 from jgen.models.pixelcnn import MaskedConv2D
 from jgen.models.pixelcnn import PixelCNN
 from jgen.models.pixelcnn import causal_mask
+from jgen.models.pixelrnn import RowLSTM
 
 
 def _pixelcnn(shape, **kw):
@@ -21,6 +23,11 @@ def _pixelcnn(shape, **kw):
 def _gated(shape, **kw):
   return GatedPixelCNN(event_shape=shape, features=6, num_layers=3, kernel_size=3,
                        head_hidden=6, **kw)
+
+
+def _row_lstm(shape, **kw):
+  return RowLSTM(event_shape=shape, features=6, num_layers=2, first_kernel_size=3,
+                 head_hidden=6, **kw)
 
 
 def _outputs(dist):
@@ -68,7 +75,8 @@ def test_masked_conv_keeps_the_spatial_shape_with_an_off_centre_tap():
   assert y.shape == (1, 4, 5, 2)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated], ids=["pixelcnn", "gated"])
+@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
+                         ids=["pixelcnn", "gated", "row_lstm"])
 @pytest.mark.parametrize("shape,output", [((5, 5, 1), "bernoulli"),
                                           ((4, 4, 3), "logistic_mixture")])
 def test_outputs_never_see_their_own_or_later_sub_pixels(make, shape, output):
@@ -101,7 +109,8 @@ def test_pixelcnn_has_a_blind_spot_and_gated_pixelcnn_has_none():
   assert np.all(gated[earlier & (np.arange(7)[None] <= j + 3)] > 0)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated], ids=["pixelcnn", "gated"])
+@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
+                         ids=["pixelcnn", "gated", "row_lstm"])
 @pytest.mark.parametrize("shape", [(2, 2, 1), (2, 2, 3)])
 def test_probabilities_of_all_binary_images_sum_to_one(make, shape):
   model = make(shape)
@@ -131,7 +140,8 @@ def test_reference_sampler_draws_from_the_model():
   assert np.all(np.abs(freq - probs) <= tolerance), (freq, probs)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated], ids=["pixelcnn", "gated"])
+@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
+                         ids=["pixelcnn", "gated", "row_lstm"])
 @pytest.mark.parametrize("cached", [False, True], ids=["reference", "cached"])
 def test_completion_keeps_the_given_sub_pixels(make, cached):
   shape = (4, 4, 1)
@@ -149,7 +159,10 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
     (_gated, (5, 4, 1), dict(output="bernoulli")),
     (_gated, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
     (_gated, (4, 4, 1), dict(output="bernoulli", num_classes=3)),
-], ids=["pixelcnn", "pixelcnn-rgb-mixture", "gated", "gated-rgb-mixture", "gated-classes"])
+    (_row_lstm, (5, 4, 1), dict(output="bernoulli")),
+    (_row_lstm, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
+], ids=["pixelcnn", "pixelcnn-rgb-mixture", "gated", "gated-rgb-mixture", "gated-classes",
+        "row_lstm", "row_lstm-rgb-mixture"])
 def test_cached_sampler_draws_the_reference_samples(make, shape, kw):
   model = make(shape, **kw)
   n = 6
