@@ -18,15 +18,15 @@ from jgen.models.layers import subpixel_conv_transpose
 from jgen.models.made import MADE
 from jgen.models.made import MaskedDense
 from jgen.models.made import made_masks
+from jgen.models.masked_conv import MaskedConv2D
+from jgen.models.masked_conv import causal_mask
 from jgen.models.mlp import MLP
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
 from jgen.models.mlp import count_params
 from jgen.models.nade import NADE
 from jgen.models.pixelcnn import GatedPixelCNN
-from jgen.models.pixelcnn import MaskedConv2D
 from jgen.models.pixelcnn import PixelCNN
-from jgen.models.pixelcnn import causal_mask
 from jgen.models.pixelrnn import RowLSTM
 from jgen.models.vae import VAE
 from jgen.models.vq import VQVAE

@@ -37,126 +37,17 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from jgen.distributions import Bernoulli
-from jgen.distributions import DiscretizedLogisticMixture
 from jgen.distributions.base import Distribution
+from jgen.models.autoregressive_image import OUTPUTS
+from jgen.models.autoregressive_image import _Autoregressive
+from jgen.models.autoregressive_image import _draw
+from jgen.models.autoregressive_image import _OutputHead
+from jgen.models.masked_conv import MASK_TYPES
+from jgen.models.masked_conv import MaskedConv2D
+from jgen.models.masked_conv import causal_mask
 from jgen.typing import Array
 from jgen.typing import ArrayLike
-from jgen.typing import PRNGKey
-
-MASK_TYPES = ("A", "B")
-OUTPUTS = ("bernoulli", "logistic_mixture")
-
-
-def _pair(size: int | Sequence[int]) -> tuple[int, int]:
-  return (size, size) if isinstance(size, int) else tuple(size)
-
-
-def _groups(features: int, data_channels: int, what: str) -> np.ndarray:
-  """The data channel each feature belongs to: ``features`` split into contiguous groups."""
-  if features % data_channels:
-    raise ValueError(f"{what}={features} must be a multiple of data_channels="
-                     f"{data_channels} (features are split into one group per channel).")
-  return np.arange(features) * data_channels // features
-
-
-def causal_mask(kernel_size: int | Sequence[int], in_features: int, out_features: int,
-                mask_type: str, data_channels: int = 1,
-                center: Sequence[int] | None = None) -> np.ndarray:
-  """The binary mask of a causal convolution kernel, shape ``(kh, kw, in, out)``.
-
-  With the kernel's centre at ``(ci, cj)`` (the output pixel's position): taps in rows
-  above the centre, and left of it in its row, are kept; taps after it are zeroed; the
-  centre tap keeps input group ``g_in`` → output group ``g_out`` iff ``g_in < g_out``
-  (mask A) or ``g_in ≤ g_out`` (mask B). Features are split into ``data_channels``
-  contiguous groups, group ``c`` carrying information about channels ``≤ c`` (R, G, B).
-
-  Args:
-    kernel_size: ``k`` or ``(kh, kw)``.
-    in_features: input features, a multiple of ``data_channels``.
-    out_features: output features, a multiple of ``data_channels``.
-    mask_type: ``'A'`` (first layer) or ``'B'``.
-    data_channels: ``C``, the image's channels (1 grey, 3 colour).
-    center: the output pixel's tap ``(ci, cj)``; default the middle ``(kh//2, kw//2)``.
-
-  Returns:
-    float32 ``(kh, kw, in_features, out_features)`` of zeros and ones.
-
-  Raises:
-    ValueError: for an unknown ``mask_type`` or features not divisible by ``C``.
-
-  Example:
-    >>> causal_mask(3, 1, 1, "A")[..., 0, 0]
-    array([[1., 1., 1.],
-           [1., 0., 0.],
-           [0., 0., 0.]], dtype=float32)
-  """
-  if mask_type not in MASK_TYPES:
-    raise ValueError(f"mask_type={mask_type!r}; valid: {', '.join(MASK_TYPES)}.")
-  kh, kw = _pair(kernel_size)
-  ci, cj = (kh // 2, kw // 2) if center is None else center
-  g_in = _groups(in_features, data_channels, "in_features")
-  g_out = _groups(out_features, data_channels, "out_features")
-  rows, cols = np.meshgrid(np.arange(kh), np.arange(kw), indexing="ij")
-  before = (rows < ci) | ((rows == ci) & (cols < cj))
-  mask = np.broadcast_to(before[:, :, None, None], (kh, kw, in_features, out_features)).copy()
-  allowed = g_in[:, None] < g_out[None, :] if mask_type == "A" else g_in[:, None] <= g_out[None, :]
-  mask[ci, cj] = allowed
-  return mask.astype(np.float32)
-
-
-class MaskedConv2D(nn.Module):
-  """A convolution whose kernel is multiplied by `causal_mask` (NHWC, stride 1).
-
-  The output keeps the input's height and width: the input is zero-padded so that the
-  kernel's ``center`` tap lies on the output pixel (``'SAME'`` for a middle centre).
-
-  Attributes:
-    features: output features (a multiple of ``data_channels``).
-    kernel_size: ``k`` or ``(kh, kw)``.
-    mask_type: ``'A'`` or ``'B'``.
-    data_channels: the image's channels ``C``.
-    center: the output pixel's tap; default the middle.
-    use_bias: add a bias (per feature; it carries no information about the input).
-  """
-
-  features: int
-  kernel_size: int | Sequence[int]
-  mask_type: str = "B"
-  data_channels: int = 1
-  center: Sequence[int] | None = None
-  use_bias: bool = True
-
-  @nn.compact
-  def __call__(self, x: ArrayLike, center_only: bool = False) -> Array:
-    """The masked convolution of ``x`` (B, H, W, in).
-
-    With ``center_only``, ``x`` is one kernel-sized window ``(B, kh, kw, in)`` and the
-    result is the output at its ``center`` tap alone, ``(B, 1, 1, features)``: what the
-    cached samplers compute for the one position they visit.
-    """
-    x = jnp.asarray(x)
-    kh, kw = _pair(self.kernel_size)
-    ci, cj = (kh // 2, kw // 2) if self.center is None else tuple(self.center)
-    mask = causal_mask((kh, kw), x.shape[-1], self.features, self.mask_type,
-                       self.data_channels, (ci, cj))
-    kernel = self.param("kernel", nn.initializers.lecun_normal(),
-                        (kh, kw, x.shape[-1], self.features)) * mask
-    if center_only:
-      if x.shape[1:3] != (kh, kw):
-        raise ValueError(f"center_only needs a ({kh}, {kw}) window; got {x.shape[1:3]}.")
-      y = jnp.einsum("nhwc,hwcd->nd", x, kernel)[:, None, None, :]
-    elif (kh, kw) == (1, 1):  # A matmul: XLA:CPU's 1×1 convolution gradients are slow.
-      y = x @ kernel[0, 0]
-    else:
-      y = jax.lax.conv_general_dilated(
-          x, kernel, (1, 1), ((ci, kh - 1 - ci), (cj, kw - 1 - cj)),
-          dimension_numbers=("NHWC", "HWIO", "NHWC"))
-    if self.use_bias:
-      y = y + self.param("bias", nn.initializers.zeros, (self.features,))
-    return y
 
 
 def _gate(x: Array, data_channels: int) -> Array:
@@ -165,113 +56,6 @@ def _gate(x: Array, data_channels: int) -> Array:
   x = x.reshape(*lead, data_channels, 2, f // (2 * data_channels))
   out = jnp.tanh(x[..., 0, :]) * jax.nn.sigmoid(x[..., 1, :])
   return out.reshape(*lead, f // 2)
-
-
-def _check_images(owner: str, x: Array, event_shape: tuple[int, ...]) -> None:
-  if x.ndim != 4 or x.shape[1:] != event_shape:
-    raise ValueError(f"{owner} expects images of shape (B, {', '.join(map(str, event_shape))});"
-                     f" got {tuple(x.shape)}.")
-
-
-class _OutputHead(nn.Module):
-  """ReLU → 1×1 mask B → ReLU → 1×1 mask B → the distribution over each sub-pixel."""
-
-  hidden: int
-  output: str
-  data_channels: int
-  num_mixtures: int
-
-  @nn.compact
-  def __call__(self, h: Array) -> Distribution:
-    c = self.data_channels
-    per_channel = 1 if self.output == "bernoulli" else 3 * self.num_mixtures
-    h = MaskedConv2D(self.hidden, 1, "B", c)(nn.relu(h))
-    out = MaskedConv2D(c * per_channel, 1, "B", c)(nn.relu(h))
-    out = out.reshape(*out.shape[:-1], c, per_channel)  # Group c holds channel c.
-    if self.output == "bernoulli":
-      return Bernoulli(out[..., 0], event_ndims=3)
-    logits, locs, log_scales = jnp.split(out, 3, axis=-1)
-    return DiscretizedLogisticMixture(logits, jnp.tanh(locs), jnp.maximum(log_scales, -7.0),
-                                      event_ndims=3)
-
-
-def _pixel(dist: Distribution, i, j) -> Distribution:
-  """The conditionals of pixel ``(i, j)``: each parameter sliced to ``(N, 1, 1, C, ...)``."""
-  return jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(
-      jax.lax.dynamic_slice_in_dim(a, i, 1, 1), j, 1, 2), dist)
-
-
-def _draw(dist: Distribution, key: PRNGKey, p, ch) -> Array:
-  """Sub-pixel ``ch`` of a one-pixel distribution, drawn with ``fold_in(key, p)``: (N,)."""
-  return dist.sample(jax.random.fold_in(key, p))[:, 0, 0, ch]
-
-
-class _Autoregressive(nn.Module):
-  """Shared by the PixelCNNs and PixelRNN (`jgen.models.pixelrnn`): checks and the two
-  exact samplers.
-
-  Subclasses define ``__call__(x, labels)`` (every conditional, one pass) and
-  ``_cached_sampler(key, x, labels, start)``.
-  """
-
-  def _validate(self, x, labels):
-    if self.output not in OUTPUTS:
-      raise ValueError(f"output={self.output!r}; valid: {', '.join(OUTPUTS)}.")
-    if len(self.event_shape) != 3:
-      raise ValueError(f"event_shape={tuple(self.event_shape)} must be (H, W, C).")
-    x = jnp.asarray(x, jnp.float32)
-    _check_images(type(self).__name__, x, tuple(self.event_shape))
-    num_classes = getattr(self, "num_classes", 0)
-    if (labels is None) != (num_classes == 0):
-      raise ValueError(
-          f"{type(self).__name__}(num_classes={num_classes}) takes labels iff num_classes"
-          f" > 0; got labels={'None' if labels is None else 'given'}.")
-    return x
-
-  def sample(self, key: PRNGKey, num_samples: int, labels: ArrayLike | None = None,
-             given: ArrayLike | None = None, start: int = 0, cached: bool = True) -> Array:
-    """Exact ancestral samples, sub-pixel by sub-pixel in raster order.
-
-    Position ``p = (i·W + j)·C + c`` is drawn from its conditional with the key
-    ``fold_in(key, p)``; positions before ``start`` are taken from ``given`` (image
-    completion). Two samplers draw the same samples from the same key (up to float
-    rounding in the conditionals):
-
-    - ``cached=False``, the reference: one full network pass per sub-pixel
-      (``H·W·C`` passes, in a ``lax.fori_loop``);
-    - ``cached=True`` (default): each layer's activations are kept and only what the
-      new sub-pixel changes is computed (Ramachandran et al. 2017, fast PixelCNN
-      generation): see the subclass.
-
-    Args:
-      key: a PRNG key.
-      num_samples: ``N`` (static).
-      labels: ``(N,)`` class labels for a class-conditional model.
-      given: ``(N, H, W, C)`` images whose first ``start`` sub-pixels are kept.
-      start: the first position to draw.
-      cached: the fast sampler (static).
-
-    Returns:
-      ``(N, H, W, C)`` float32 samples (in {0, 1} for ``'bernoulli'``, on the bin centres
-      of ``[−1, 1]`` for ``'logistic_mixture'``).
-
-    References:
-      Ramachandran, Le Paine, Khorrami, Babaeizadeh, Chang, Zhang, Hasegawa-Johnson,
-      Campbell, Huang. Fast Generation for Convolutional Autoregressive Models. ICLR
-      2017 workshop. arXiv:1704.06001.
-    """
-    h, w, c = self.event_shape
-    x = (jnp.zeros((num_samples, h, w, c), jnp.float32) if given is None
-         else jnp.asarray(given, jnp.float32))
-    if cached:
-      return self._cached_sampler(key, x, labels, start)
-
-    def body(p, x):
-      i, j, ch = p // (w * c), (p // c) % w, p % c
-      value = _draw(_pixel(self(x, labels), i, j), key, p, ch)
-      return x.at[:, i, j, ch].set(value)
-
-    return jax.lax.fori_loop(start, h * w * c, body, x)
 
 
 class PixelCNN(_Autoregressive):

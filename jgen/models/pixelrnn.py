@@ -26,13 +26,11 @@ import jax
 import jax.numpy as jnp
 
 from jgen.distributions.base import Distribution
-
-# The PixelCNNs' shared pieces: the base with both samplers, the head, the draws.
-from jgen.models.pixelcnn import MaskedConv2D
-from jgen.models.pixelcnn import _Autoregressive
-from jgen.models.pixelcnn import _draw
-from jgen.models.pixelcnn import _OutputHead
-from jgen.models.pixelcnn import _pixel
+from jgen.models.autoregressive_image import _Autoregressive
+from jgen.models.autoregressive_image import _draw
+from jgen.models.autoregressive_image import _OutputHead
+from jgen.models.autoregressive_image import _pixel
+from jgen.models.masked_conv import MaskedConv2D
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 
