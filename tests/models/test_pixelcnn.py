@@ -8,10 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jgen.models.autoregressive_image import OUTPUTS
+from jgen.models.masked_conv import MaskedConv2D
+from jgen.models.masked_conv import causal_mask
 from jgen.models.pixelcnn import GatedPixelCNN
-from jgen.models.pixelcnn import MaskedConv2D
 from jgen.models.pixelcnn import PixelCNN
-from jgen.models.pixelcnn import causal_mask
 from jgen.models.pixelrnn import RowLSTM
 
 
@@ -59,6 +60,11 @@ def test_mask_a_and_b_order_the_colour_channels():
   np.testing.assert_array_equal(b, [[1] * 6, [0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1]])
   full = causal_mask((3, 5), 1, 1, "B")[..., 0, 0]
   np.testing.assert_array_equal(full, [[1] * 5, [1, 1, 1, 0, 0], [0] * 5])
+
+
+def test_an_unknown_output_is_named_with_the_valid_ones():
+  with pytest.raises(ValueError, match=f"output='softmax'; valid: {', '.join(OUTPUTS)}"):
+    _pixelcnn((4, 4, 1), output="softmax").init(jax.random.key(0), jnp.zeros((1, 4, 4, 1)))
 
 
 def test_bad_masks_raise_clear_errors():
