@@ -282,7 +282,7 @@ def evaluators(config, info):
     test = toy_test_set(config)
   else:
     split = load_eval_data(config, config.eval.num_examples)
-    test, labels = split["x"], split["label"] if is_conditional(config) else None
+    test, labels = split["x"], (split["label"] if is_conditional(config) else None)
   final_fn = make_evaluate(
       config, tuple(config.eval.num_masks) if config.model.arch == "made" else (1,))
   periodic_fn = make_evaluate(config, (1,))
