@@ -161,7 +161,7 @@ def binarize_dynamic(key: PRNGKey, images: ArrayLike) -> Array:
 
 # What a model sees of uint8 images; each kind's inverse gives back uint8 pixels.
 PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize", "unit", "symmetric",
-                 "dequantize")
+                 "dequantize", "levels")
 
 
 def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None) -> Array:
@@ -172,7 +172,9 @@ def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None)
   - ``'static_binarize'``: ``binarize_static`` (threshold 0.5);
   - ``'unit'``: ``x / 255`` in [0, 1];
   - ``'symmetric'``: ``scale_to_symmetric``, [−1, 1];
-  - ``'dequantize'``: ``dequantize_uniform`` with one key per example, [0, 1) (flows).
+  - ``'dequantize'``: ``dequantize_uniform`` with one key per example, [0, 1) (flows);
+  - ``'levels'``: the stored integers as float32, ``{0, …, 255}`` (the classes of a
+    256-way softmax), or any integer data such as a VQ-VAE's code indices.
 
   Args:
     images: ``(B, H, W, C)`` uint8.
@@ -200,6 +202,8 @@ def preprocess_images(images: ArrayLike, kind: str, keys: PRNGKey | None = None)
     return _as_float(images) / 255.0
   if kind == "symmetric":
     return scale_to_symmetric(images)
+  if kind == "levels":
+    return _as_float(images)
   raise ValueError(f"Unknown preprocessing {kind!r}; valid: {', '.join(PREPROCESSING)}.")
 
 
@@ -207,9 +211,11 @@ def to_unit_interval(x: ArrayLike, kind: str) -> Array:
   """Model-scale data (or a model's mean image) → intensities in [0, 1], unclipped.
 
   The inverse of ``preprocess_images`` up to the factor 255: ``(x + 1)/2`` for
-  ``'symmetric'`` data, ``x`` for every other kind.
+  ``'symmetric'`` data, ``x/255`` for ``'levels'``, ``x`` for every other kind.
   """
   x = jnp.asarray(x)
+  if kind == "levels":
+    return x / 255.0
   return (x + 1.0) / 2.0 if kind == "symmetric" else x
 
 

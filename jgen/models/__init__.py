@@ -27,6 +27,7 @@ from jgen.models.mlp import count_params
 from jgen.models.nade import NADE
 from jgen.models.pixelcnn import GatedPixelCNN
 from jgen.models.pixelcnn import PixelCNN
+from jgen.models.pixelrnn import DiagonalBiLSTM
 from jgen.models.pixelrnn import RowLSTM
 from jgen.models.vae import VAE
 from jgen.models.vq import VQVAE

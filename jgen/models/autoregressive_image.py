@@ -1,8 +1,18 @@
-"""What the raster-order image models share: output heads, checks, the two samplers.
+"""What the raster-order image models share: output heads, inputs, checks, the samplers.
 
-`jgen.models.pixelcnn` (PixelCNN, gated PixelCNN) and `jgen.models.pixelrnn` (Row LSTM)
-subclass `_Autoregressive`; each defines ``__call__(x, labels)`` (every conditional in
-one pass) and ``_cached_sampler``.
+`jgen.models.pixelcnn` (PixelCNN, gated PixelCNN) and `jgen.models.pixelrnn` (Row LSTM,
+Diagonal BiLSTM) subclass `_Autoregressive`; each defines ``__call__(x, labels)`` (every
+conditional in one pass) and ``_cached_sampler``.
+
+Outputs (``OUTPUTS``), each a distribution over every sub-pixel:
+
+- ``'bernoulli'``: binary images, `jgen.distributions.Bernoulli`;
+- ``'logistic_mixture'``: 8-bit images scaled to ``[−1, 1]``, PixelCNN++'s discretized
+  logistic mixture (`jgen.distributions.DiscretizedLogisticMixture`);
+- ``'categorical'``: a ``K``-way softmax (`jgen.distributions.Categorical`) over
+  integer-valued data ``x ∈ {0, …, K−1}`` (given as floats): the 256 intensities of
+  8-bit images (PixelRNN, §5.3) or the code maps of a VQ-VAE. The network then reads
+  each sub-pixel through a learned embedding (``embed_dim`` features per channel).
 """
 
 
@@ -11,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jgen.distributions import Bernoulli
+from jgen.distributions import Categorical
 from jgen.distributions import DiscretizedLogisticMixture
 from jgen.distributions.base import Distribution
 from jgen.models.masked_conv import MaskedConv2D
@@ -18,7 +29,7 @@ from jgen.typing import Array
 from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
-OUTPUTS = ("bernoulli", "logistic_mixture")
+OUTPUTS = ("bernoulli", "logistic_mixture", "categorical")
 
 
 def _check_images(owner: str, x: Array, event_shape: tuple[int, ...]) -> None:
@@ -34,16 +45,20 @@ class _OutputHead(nn.Module):
   output: str
   data_channels: int
   num_mixtures: int
+  num_categories: int
 
   @nn.compact
   def __call__(self, h: Array) -> Distribution:
     c = self.data_channels
-    per_channel = 1 if self.output == "bernoulli" else 3 * self.num_mixtures
+    per_channel = {"bernoulli": 1, "logistic_mixture": 3 * self.num_mixtures,
+                   "categorical": self.num_categories}[self.output]
     h = MaskedConv2D(self.hidden, 1, "B", c)(nn.relu(h))
     out = MaskedConv2D(c * per_channel, 1, "B", c)(nn.relu(h))
     out = out.reshape(*out.shape[:-1], c, per_channel)  # Group c holds channel c.
     if self.output == "bernoulli":
       return Bernoulli(out[..., 0], event_ndims=3)
+    if self.output == "categorical":
+      return Categorical(out, event_ndims=3)
     logits, locs, log_scales = jnp.split(out, 3, axis=-1)
     return DiscretizedLogisticMixture(logits, jnp.tanh(locs), jnp.maximum(log_scales, -7.0),
                                       event_ndims=3)
@@ -57,7 +72,7 @@ def _pixel(dist: Distribution, i, j) -> Distribution:
 
 def _draw(dist: Distribution, key: PRNGKey, p, ch) -> Array:
   """Sub-pixel ``ch`` of a one-pixel distribution, drawn with ``fold_in(key, p)``: (N,)."""
-  return dist.sample(jax.random.fold_in(key, p))[:, 0, 0, ch]
+  return dist.sample(jax.random.fold_in(key, p))[:, 0, 0, ch].astype(jnp.float32)
 
 
 class _Autoregressive(nn.Module):
@@ -67,6 +82,44 @@ class _Autoregressive(nn.Module):
   Subclasses define ``__call__(x, labels)`` (every conditional, one pass) and
   ``_cached_sampler(key, x, labels, start)``.
   """
+
+  def _head(self) -> _OutputHead:
+    return _OutputHead(self.head_hidden, self.output, self.event_shape[-1], self.num_mixtures,
+                       self.num_categories)
+
+  def _make_embedding(self):
+    """The input embedding ``(K, embed_dim)`` of a categorical model (None otherwise).
+    Call in ``setup``."""
+    if self.output != "categorical":
+      return None
+    if self.num_categories < 2 or self.embed_dim < 1:
+      raise ValueError(f"output='categorical' needs num_categories ≥ 2 and embed_dim ≥ 1; "
+                       f"got {self.num_categories}, {self.embed_dim}.")
+    return self.param("embedding", nn.initializers.normal(1.0),
+                      (self.num_categories, self.embed_dim))
+
+  @property
+  def _pad_value(self) -> float:
+    """The canvas value outside the image: it must reach the network as zeros, like a
+    convolution's zero padding (−1 embeds to zeros)."""
+    return -1.0 if self.output == "categorical" else 0.0
+
+  def _embed(self, x: Array) -> Array:
+    """The network's input features of model-scale data ``x`` (N, h, w, C): ``x`` itself,
+    or for a categorical model each sub-pixel's embedding, ``(N, h, w, C·embed_dim)``
+    (channel groups kept; the pad value −1 embeds to zeros)."""
+    if self.output != "categorical":
+      return x
+    index = x.astype(jnp.int32)
+    e = jnp.take(self.embedding, jnp.maximum(index, 0), axis=0) * (index >= 0)[..., None]
+    return e.reshape(*x.shape[:-1], x.shape[-1] * self.embed_dim)
+
+  def log_prob(self, x: ArrayLike, labels: ArrayLike | None = None) -> Array:
+    """``log p(x)`` per image (N,), in nats: ``self(x, labels).log_prob(x)``, with a
+    categorical model's data given as floats holding the class indices."""
+    dist = self(x, labels)
+    x = jnp.asarray(x)
+    return dist.log_prob(jnp.round(x).astype(jnp.int32) if self.output == "categorical" else x)
 
   def _validate(self, x, labels):
     if self.output not in OUTPUTS:
@@ -107,7 +160,7 @@ class _Autoregressive(nn.Module):
 
     Returns:
       ``(N, H, W, C)`` float32 samples (in {0, 1} for ``'bernoulli'``, on the bin centres
-      of ``[−1, 1]`` for ``'logistic_mixture'``).
+      of ``[−1, 1]`` for ``'logistic_mixture'``, class indices for ``'categorical'``).
 
     References:
       Ramachandran, Le Paine, Khorrami, Babaeizadeh, Chang, Zhang, Hasegawa-Johnson,

@@ -22,7 +22,9 @@ The first layer uses mask A (the pixel's own channel excluded), the later ones m
 Outputs (``output=``): ``'bernoulli'`` for binary images (`jgen.distributions.Bernoulli`),
 ``'logistic_mixture'`` for 8-bit images scaled to ``[−1, 1]`` (PixelCNN++'s discretized
 logistic mixture, `jgen.distributions.DiscretizedLogisticMixture`, one mixture per
-sub-pixel, its channels coupled through the masks).
+sub-pixel, its channels coupled through the masks), ``'categorical'`` for integer data
+(a ``num_categories``-way softmax: 256 intensities, or VQ-VAE codes), read through a
+learned embedding (`jgen.models.autoregressive_image`).
 
 References:
   van den Oord, Kalchbrenner, Kavukcuoglu. Pixel Recurrent Neural Networks. ICML 2016.
@@ -42,7 +44,6 @@ from jgen.distributions.base import Distribution
 from jgen.models.autoregressive_image import OUTPUTS
 from jgen.models.autoregressive_image import _Autoregressive
 from jgen.models.autoregressive_image import _draw
-from jgen.models.autoregressive_image import _OutputHead
 from jgen.models.masked_conv import MASK_TYPES
 from jgen.models.masked_conv import MaskedConv2D
 from jgen.models.masked_conv import causal_mask
@@ -79,6 +80,8 @@ class PixelCNN(_Autoregressive):
     first_kernel_size: the mask-A layer's kernel (7).
     output: one of ``OUTPUTS``.
     num_mixtures: logistic components per sub-pixel (``'logistic_mixture'``).
+    num_categories: ``K`` of a ``'categorical'`` output (256 intensities, or the codes).
+    embed_dim: a ``'categorical'`` model's input embedding per sub-pixel.
     head_hidden: the 1×1 head's width.
   """
 
@@ -89,6 +92,8 @@ class PixelCNN(_Autoregressive):
   first_kernel_size: int = 7
   output: str = "bernoulli"
   num_mixtures: int = 5
+  num_categories: int = 256
+  embed_dim: int = 16
   head_hidden: int = 64
 
   def setup(self):
@@ -97,11 +102,12 @@ class PixelCNN(_Autoregressive):
     self.down = [MaskedConv2D(h, 1, "B", c) for _ in range(self.num_blocks)]
     self.mid = [MaskedConv2D(h, self.kernel_size, "B", c) for _ in range(self.num_blocks)]
     self.up = [MaskedConv2D(2 * h, 1, "B", c) for _ in range(self.num_blocks)]
-    self.head = _OutputHead(self.head_hidden, self.output, c, self.num_mixtures)
+    self.embedding = self._make_embedding()
+    self.head = self._head()
 
   def __call__(self, x: ArrayLike, labels: ArrayLike | None = None) -> Distribution:
     """The conditionals of every sub-pixel of ``x`` (B, H, W, C), one pass."""
-    h = self.first(self._validate(x, labels))
+    h = self.first(self._embed(self._validate(x, labels)))
     for down, mid, up in zip(self.down, self.mid, self.up, strict=True):
       h = h + up(nn.relu(mid(nn.relu(down(nn.relu(h))))))
     return self.head(h)
@@ -112,14 +118,14 @@ class PixelCNN(_Autoregressive):
     r0, r = self.first_kernel_size // 2, self.kernel_size // 2
     k0, k = 2 * r0 + 1, 2 * r + 1
     # Zero-padded images of the kept activations: the mid convolutions' inputs.
-    state = (jnp.pad(x, ((0, 0), (r0, r0), (r0, r0), (0, 0))),
+    state = (jnp.pad(x, ((0, 0), (r0, r0), (r0, r0), (0, 0)), constant_values=self._pad_value),
              [jnp.zeros((n, height + 2 * r, width + 2 * r, self.hidden))] * self.num_blocks)
 
     def visit(p, state):
       xpad, kept = state
       i, j, ch = p // (width * c), (p // c) % width, p % c
       window = jax.lax.dynamic_slice(xpad, (0, i, j, 0), (n, k0, k0, c))
-      h = self.first(window, center_only=True)
+      h = self.first(self._embed(window), center_only=True)
       kept = list(kept)
       for b, (down, mid, up) in enumerate(zip(self.down, self.mid, self.up, strict=True)):
         y = nn.relu(down(nn.relu(h)))
@@ -162,7 +168,7 @@ class GatedPixelCNN(_Autoregressive):
     kernel_size: ``k`` of the first layer's stacks (7: a 7×7 first receptive field).
     layer_kernel_size: ``k`` of the later layers (3 in the paper).
     num_classes: classes for the conditional bias, 0 for an unconditional model.
-    output, num_mixtures, head_hidden: as `PixelCNN`.
+    output, num_mixtures, num_categories, embed_dim, head_hidden: as `PixelCNN`.
   """
 
   event_shape: Sequence[int]
@@ -173,6 +179,8 @@ class GatedPixelCNN(_Autoregressive):
   num_classes: int = 0
   output: str = "bernoulli"
   num_mixtures: int = 5
+  num_categories: int = 256
+  embed_dim: int = 16
   head_hidden: int = 64
 
   def _radius(self, layer: int) -> int:
@@ -190,7 +198,8 @@ class GatedPixelCNN(_Autoregressive):
     self.h_outs = [MaskedConv2D(f, 1, "B", c) for _ in radii]
     if self.num_classes:
       self.class_biases = [nn.Embed(self.num_classes, 4 * f) for _ in radii]
-    self.head = _OutputHead(self.head_hidden, self.output, c, self.num_mixtures)
+    self.embedding = self._make_embedding()
+    self.head = self._head()
 
   def _biases(self, layer, labels):
     """The class biases ``(e_v, e_h)`` of ``layer``, ``(N, 1, 1, 2F)`` each, or zeros."""
@@ -216,7 +225,7 @@ class GatedPixelCNN(_Autoregressive):
 
   def __call__(self, x: ArrayLike, labels: ArrayLike | None = None) -> Distribution:
     """The conditionals of every sub-pixel of ``x`` (B, H, W, C), given ``labels`` (B,)."""
-    x = self._validate(x, labels)
+    x = self._embed(self._validate(x, labels))
     h, skip = x, 0.0
     for layer, link in enumerate(self._links(x, labels)):
       h, s = self._horizontal(layer, self.h_convs[layer](h) + link, h, labels)
@@ -228,10 +237,13 @@ class GatedPixelCNN(_Autoregressive):
     radii = [self._radius(layer) for layer in range(self.num_layers)]
 
     def row(i, x):
-      links = [jax.lax.dynamic_index_in_dim(lk, i, 1) for lk in self._links(x, labels)]
-      # Each layer's input along row i, zero-padded on the left by its radius.
+      links = [jax.lax.dynamic_index_in_dim(lk, i, 1)
+               for lk in self._links(self._embed(x), labels)]
+      # Each layer's input along row i, padded on the left by its radius (layer 0: the
+      # canvas row, its pad value embedding to zeros).
       bufs = [jnp.pad(jax.lax.dynamic_index_in_dim(x, i, 1), ((0, 0), (0, 0), (radii[0], 0),
-                                                              (0, 0)))]
+                                                              (0, 0)),
+                      constant_values=self._pad_value)]
       bufs += [jnp.zeros((n, 1, width + r, f)) for r in radii[1:]]
 
       def visit(q, bufs):
@@ -239,7 +251,8 @@ class GatedPixelCNN(_Autoregressive):
         bufs, skip = list(bufs), 0.0
         for layer, r in enumerate(radii):
           window = jax.lax.dynamic_slice_in_dim(bufs[layer], j, r + 1, axis=2)
-          h_pre = (self.h_convs[layer](window, center_only=True)
+          h_pre = (self.h_convs[layer](self._embed(window) if layer == 0 else window,
+                                       center_only=True)
                    + jax.lax.dynamic_slice_in_dim(links[layer], j, 1, axis=2))
           h, s = self._horizontal(layer, h_pre, window[:, :, -1:], labels)
           skip = skip + s

@@ -12,7 +12,8 @@ pieces that differ between families, and nothing loop-like. The trainer calls th
   evaluators = task.evaluators(config, info)    # [(state, final) -> metrics]
   figures = task.figures(config, info)          # state -> {name: uint8 image}
   draw = task.sampler(config, info)             # (state, key, n) -> samples (None: none)
-  labels = task.sample_labels(config, info, n)         # their classes, if conditional
+  labels = task.sample_labels(config, info, n)  # their classes, if conditional
+  arrays = task.train_arrays(config, info)      # the training split (default: as stored)
 
 where ``info`` is the dataset's `jgen.data.DatasetInfo`. Batches are dicts of
 (devices, B, ...) arrays: ``{'image': uint8, 'label': int}`` for stored datasets
@@ -53,6 +54,8 @@ class Task(NamedTuple):
   batches: Callable[[Config, Iterator], Iterator] = lambda config, batches: batches
   sample_labels: Callable[[Config, DatasetInfo, int], np.ndarray | None] = (
       lambda config, info, num: None)
+  train_arrays: Callable[[Config, DatasetInfo], dict[str, np.ndarray]] = (
+      lambda config, info: load_arrays(config, "train"))
 
 
 def check_choices(choices: Mapping[str, tuple[Any, Sequence[Any]]]) -> None:

@@ -8,12 +8,18 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
   step from the step key, and is evaluated as the ensemble ``log p(x) = log (1/K)
   Σ_k p(x | mask k)`` of its first K masks for each K in ``eval.num_masks`` (Germain
   et al. 2015, §4).
-- ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`), ``'row_lstm'``
-  (PixelRNN, `jgen.models.pixelrnn`), module arguments in ``model.pixelcnn``: Bernoulli conditionals on binary images; on 8-bit images with
-  ``data.preprocess='symmetric'``, PixelCNN++'s discretized logistic mixture, so the
-  NLL is the exact discrete one (no dequantization offset). With
+- ``'pixelcnn'``, ``'gated_pixelcnn'`` (`jgen.models.pixelcnn`), ``'row_lstm'``,
+  ``'diagonal_bilstm'`` (PixelRNN, `jgen.models.pixelrnn`), module arguments in
+  ``model.pixelcnn``. The output follows the data: Bernoulli conditionals on binary
+  images; on 8-bit images PixelCNN++'s discretized logistic mixture with
+  ``data.preprocess='symmetric'``, a 256-way softmax with ``'levels'``; the NLL is the
+  exact discrete one either way (no dequantization offset). With
   ``model.pixelcnn.num_classes`` (gated only) the model is class-conditional: trained
   and evaluated on the data's labels, sampling classes ``0, 1, …, C−1, 0, …``.
+- A VQ-VAE prior: with ``data.vqvae_workdir`` (a trained VQ-VAE's workdir,
+  `jgen.tasks.vq_codes`) and ``data.preprocess='levels'``, a PixelCNN-family model
+  learns the code maps of the images (a ``K``-way softmax over the VQ-VAE's codes);
+  its NLL is that of the code maps, and its samples are decoded to images.
 - Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
   ``'nsf'``: `jgen.models.flows`, builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
@@ -43,9 +49,11 @@ from jgen.models import MADE
 from jgen.models import NADE
 from jgen.models import GatedPixelCNN
 from jgen.models import PixelCNN
+from jgen.models import DiagonalBiLSTM
 from jgen.models import RowLSTM
 from jgen.models import flows
 from jgen.tasks import likelihood_figures
+from jgen.tasks import vq_codes
 from jgen.tasks.base import Task
 from jgen.tasks.base import batched
 from jgen.tasks.base import check_choices
@@ -69,12 +77,15 @@ FLOWS = {
     "iaf": (None, functools.partial(flows.maf, inverse=True)),
     "nsf": (flows.neural_spline_flow, flows.neural_spline_flow),
 }
-# The PixelCNN family: masked-convolution and Row LSTM image models, one interface.
-PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM}
+# The PixelCNN family: masked-convolution and PixelRNN image models, one interface.
+PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
+             "diagonal_bilstm": DiagonalBiLSTM}
 ARCHITECTURES = ("nade", "made", *PIXELCNNS, *FLOWS)
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
+# A PixelCNN's output for each 8-bit preprocessing (binary data: Bernoulli).
+PIXELCNN_OUTPUTS = {"symmetric": "logistic_mixture", "levels": "categorical"}
 # Set by the task from the data, never by model.pixelcnn.
-_PIXELCNN_FIXED = ("event_shape", "output", "parent", "name")
+_PIXELCNN_FIXED = ("event_shape", "output", "num_categories", "parent", "name")
 
 
 def is_flow(config) -> bool:
@@ -112,8 +123,22 @@ def _pixelcnn_kwargs(config) -> dict:
   return _checked_kwargs(config, "pixelcnn", [n for n in fields if n not in _PIXELCNN_FIXED])
 
 
+def code_maps(config) -> vq_codes.CodeMaps | None:
+  """The VQ-VAE whose code maps are the data (``data.vqvae_workdir``), or None."""
+  workdir = config.data.get("vqvae_workdir", "")
+  return vq_codes.load(workdir) if workdir else None
+
+
+def data_shape(config, info) -> tuple[int, ...]:
+  """The shape of one example of the model's data: an image's, or a code map's."""
+  codes = code_maps(config)
+  return codes.shape if codes else info.shape
+
+
 def validate(config, info) -> None:
   check_choices({"model.arch": (config.model.arch, ARCHITECTURES)})
+  if config.data.get("vqvae_workdir", ""):
+    _validate_prior(config, info)
   if is_flow(config):
     _flow_kwargs(config, _flow_builder(config, info))
     if not info.is_toy:
@@ -126,8 +151,10 @@ def validate(config, info) -> None:
     if info.is_toy:
       raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; model.arch="
                        f"{config.model.arch!r} models images.")
-    kinds = ("binary",) if info.binary else ("symmetric", "dynamic_binarize", "static_binarize")
-    check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
+    kinds = ("binary",) if info.binary else (*PIXELCNN_OUTPUTS, "dynamic_binarize",
+                                             "static_binarize")
+    if not config.data.get("vqvae_workdir", ""):  # Code maps: checked above.
+      check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
     classes = config.model.pixelcnn.get("num_classes", 0)
     if classes and not info.has_labels:
@@ -154,14 +181,30 @@ def validate(config, info) -> None:
   learning_rate(config)  # Checks optim.lr and optim.schedule.
 
 
+def _validate_prior(config, info) -> None:
+  if config.model.arch not in PIXELCNNS:
+    raise ValueError(f"data.vqvae_workdir is set: a VQ-VAE prior is a PixelCNN-family model, "
+                     f"model.arch one of {tuple(PIXELCNNS)}; got {config.model.arch!r}.")
+  codes = code_maps(config)
+  if config.data.preprocess != "levels":
+    raise ValueError(f"data.vqvae_workdir is set: the data are code indices, "
+                     f"data.preprocess='levels'; got {config.data.preprocess!r}.")
+  if codes.dataset != info.name:
+    raise ValueError(f"data.vqvae_workdir={config.data.vqvae_workdir!r} holds a VQ-VAE of "
+                     f"{codes.dataset!r}; data.name={info.name!r}.")
+
+
 def build_model(config, info):
   m = config.model
   if is_flow(config):
     fn = _flow_builder(config, info)
     return fn(info.shape, **_flow_kwargs(config, fn))
   if m.arch in PIXELCNNS:
-    output = "logistic_mixture" if config.data.preprocess == "symmetric" else "bernoulli"
-    return PIXELCNNS[m.arch](event_shape=info.shape, output=output, **_pixelcnn_kwargs(config))
+    output = PIXELCNN_OUTPUTS.get(config.data.preprocess, "bernoulli")
+    codes = code_maps(config)
+    return PIXELCNNS[m.arch](event_shape=data_shape(config, info), output=output,
+                             num_categories=codes.num_codes if codes else 256,
+                             **_pixelcnn_kwargs(config))
   if m.arch == "nade":
     return NADE(event_shape=info.shape, hidden=m.hidden)
   return MADE(event_shape=info.shape, hidden=(m.hidden,) * m.num_layers,
@@ -180,7 +223,8 @@ def _init_batch(config, info) -> np.ndarray:
 
 
 def init_state(config, info) -> LikelihoodState:
-  example = _init_batch(config, info) if is_flow(config) else jnp.zeros((2, *info.shape))
+  example = (_init_batch(config, info) if is_flow(config)
+             else jnp.zeros((2, *data_shape(config, info))))
   labels = {"labels": jnp.zeros(2, jnp.int32)} if is_conditional(config) else {}
   return create_likelihood_state(jax.random.key(config.seed), build_model(config, info),
                                  optax.adam(learning_rate(config)), example=example, **labels)
@@ -204,7 +248,7 @@ def _log_prob(config, state, params, x, mask_index, labels=None):
     offset = 0.0 if x.ndim == 2 else math.prod(x.shape[1:]) * math.log(256.0)
     return state.apply_fn(variables, x) - offset
   if config.model.arch in PIXELCNNS:
-    return state.apply_fn(variables, x, labels).log_prob(x)
+    return state.apply_fn(variables, x, labels, method="log_prob")
   if config.model.arch != "made":
     return state.apply_fn(variables, x).log_prob(x)
   return state.apply_fn(variables, x, _mask_key(state, mask_index)).log_prob(x)
@@ -276,12 +320,32 @@ def toy_test_set(config) -> np.ndarray:
   return data.sample_toy(config.data.name, np.random.default_rng([config.seed, 2**31]), n)
 
 
+def train_arrays(config, info) -> dict[str, np.ndarray]:
+  """The training split: the stored images, or for a VQ-VAE prior their code maps
+  (as ``'image'``, uint16), encoded once."""
+  del info
+  arrays = load_arrays(config, "train")
+  codes = code_maps(config)
+  return arrays | {"image": codes.encode(arrays["image"])} if codes else arrays
+
+
+def eval_split(config, num_examples: int = -1) -> dict[str, np.ndarray]:
+  """`load_eval_data`'s ``{'x', 'label'}``, with a VQ-VAE prior's code maps as ``x``."""
+  codes = code_maps(config)
+  if codes is None:
+    return load_eval_data(config, num_examples)
+  split = load_arrays(config, config.eval.split)
+  n = num_examples if num_examples > 0 else split["image"].shape[0]
+  out = {"x": codes.encode(split["image"][:n]).astype(np.float32)}
+  return out | ({"label": split["label"][:n].astype(np.int32)} if "label" in split else {})
+
+
 def evaluators(config, info):
   labels = None
   if info.is_toy:
     test = toy_test_set(config)
   else:
-    split = load_eval_data(config, config.eval.num_examples)
+    split = eval_split(config, config.eval.num_examples)
     test, labels = split["x"], (split["label"] if is_conditional(config) else None)
   final_fn = make_evaluate(
       config, tuple(config.eval.num_masks) if config.model.arch == "made" else (1,))
@@ -301,9 +365,10 @@ def evaluators(config, info):
 
 def sampler(config, info):
   """``draw(state, key, num, temperature=1.0)``: exact samples, as uint8 NHWC images
-  (a flow's dequantized ``y`` back in its bin ``floor(256·y)``), or float32 points on
-  a toy. MADE samples with mask 0; ``temperature`` is a flow's; a conditional model's
-  classes are `sample_labels`."""
+  (a flow's dequantized ``y`` back in its bin ``floor(256·y)``; a VQ-VAE prior's code
+  maps decoded), or float32 points on a toy. MADE samples with mask 0;
+  ``temperature`` is a flow's; a conditional model's classes are `sample_labels`."""
+  to_images = images_of(config)
   @functools.partial(jax.jit, static_argnums=2)
   def draw_chunk(state, key, n, temperature, labels):
     variables = {"params": state.params}
@@ -320,9 +385,7 @@ def sampler(config, info):
         [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start), temperature,
                     None if labels is None else labels[start:start + chunk])
          for i, start in enumerate(range(0, num, chunk))])
-    if info.is_toy:
-      return np.asarray(out, np.float32)
-    return np.asarray(data.to_uint8(out, _uint8_kind(config)))
+    return np.asarray(out, np.float32) if info.is_toy else np.asarray(to_images(out))
   return draw
 
 
@@ -331,16 +394,21 @@ def sample_labels(config, info, num: int) -> np.ndarray | None:
   return np.arange(num) % info.num_classes if is_conditional(config) else None
 
 
-def _uint8_kind(config) -> str:
-  """How model-scale images map back to pixels (`jgen.data.to_uint8`)."""
-  return "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
+def images_of(config):
+  """``model data -> uint8 images``: `jgen.data.to_uint8` for the data's preprocessing,
+  or a VQ-VAE prior's decoder."""
+  codes = code_maps(config)
+  if codes:
+    return codes.decode
+  kind = "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
+  return lambda x: data.to_uint8(x, kind)
 
 
 def completer(config, info):
   """``complete(state, key, images, per_image, labels=None)``: a PixelCNN's samples of
   the bottom half of each image given its top half (and its label, for a conditional
-  model), ``per_image`` each (model-scale images)."""
-  h, w, c = info.shape
+  model), ``per_image`` each (model data: images, or code maps)."""
+  h, w, c = data_shape(config, info)
 
   @functools.partial(jax.jit, static_argnums=3)
   def complete(state, key, images, per_image, labels=None):
@@ -355,12 +423,15 @@ def figures(config, info):
   draw = sampler(config, info)  # Compiled once for every evaluation of the run.
   if info.is_toy:
     return likelihood_figures.toy_figures(config, draw, _log_prob)
-  complete = completer(config, info) if config.model.arch in PIXELCNNS else None
+  complete, shown = None, None
+  if config.model.arch in PIXELCNNS:
+    complete, shown = completer(config, info), eval_split(config, 8)
   return likelihood_figures.image_figures(
-      config, draw, interpolate=is_flow(config), complete=complete, kind=_uint8_kind(config),
+      config, draw, interpolate=is_flow(config), complete=complete,
+      to_images=images_of(config), shown=shown,
       classes=info.num_classes if is_conditional(config) else 0)
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,
             train_step=train_step, evaluators=evaluators, figures=figures, sampler=sampler,
-            sample_labels=sample_labels)
+            sample_labels=sample_labels, train_arrays=train_arrays)

@@ -55,19 +55,18 @@ def toy_figures(config, draw, log_prob):
   return figures
 
 
-def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str = "binary",
-                  classes: int = 0):
+def image_figures(config, draw, *, interpolate: bool, complete=None, to_images=None,
+                  shown=None, classes: int = 0):
   """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations.
 
-  ``complete(state, key, images, per_image, labels)``, if given, draws ``per_image``
-  bottom halves for each image's top half (model-scale images, in the order of
-  ``images`` repeated); ``kind`` maps model-scale images to uint8
-  (`jgen.data.to_uint8`); ``classes`` > 0 for a class-conditional model: its ``draw``
+  ``complete(state, key, x, per_image, labels)``, if given, draws ``per_image`` bottom
+  halves for the top half of each of the model-data examples ``shown['x']`` (in their
+  order, repeated); ``to_images`` maps model data to uint8 images (for a VQ-VAE prior:
+  decodes the code maps); ``classes`` > 0 for a class-conditional model: its ``draw``
   cycles through the classes, one column each, and completions keep the image's label.
   """
   columns = classes or 8
   pairs = load_eval_data(config, 16)["x"] if interpolate else None
-  shown = load_eval_data(config, 8) if complete is not None else None
 
   @jax.jit
   def interpolation(state):
@@ -85,15 +84,19 @@ def image_figures(config, draw, *, interpolate: bool, complete=None, kind: str =
       out["samples_t07"] = image_grid(draw(state, key, 64, 0.7), ncol=8)
       out["interpolation"] = image_grid(np.asarray(interpolation(state)), ncol=10)
     if complete is not None:
-      per_image, originals = 6, shown["x"]
-      labels = shown["label"] if classes else None
-      filled = np.asarray(complete(state, key, originals, per_image, labels))
-      top = originals.copy()
-      top[:, originals.shape[1] // 2:] = 0.0
-      rows = np.concatenate([originals[:, None], top[:, None],
-                             filled.reshape(len(originals), per_image, *originals.shape[1:])],
-                            axis=1)
-      images = np.asarray(data.to_uint8(rows.reshape(-1, *originals.shape[1:]), kind))
-      out["completions"] = image_grid(images, ncol=per_image + 2)
+      out["completions"] = _completions(state, key, complete, to_images, shown, classes)
     return out
   return figures
+
+
+def _completions(state, key, complete, to_images, shown, classes, per_image: int = 6):
+  """Rows of: an example, its given top half (the rest black), ``per_image`` completions."""
+  x = shown["x"]
+  filled = np.asarray(complete(state, key, x, per_image, shown["label"] if classes else None))
+  originals = np.asarray(to_images(x))
+  top = originals.copy()
+  # The given rows of the model's data, in image rows (a code row covers several).
+  top[:, originals.shape[1] * (x.shape[1] // 2) // x.shape[1]:] = 0
+  completed = np.asarray(to_images(filled)).reshape(len(x), per_image, *originals.shape[1:])
+  rows = np.concatenate([originals[:, None], top[:, None], completed], axis=1)
+  return image_grid(rows.reshape(-1, *originals.shape[1:]), ncol=per_image + 2)

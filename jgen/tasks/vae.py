@@ -45,13 +45,15 @@ from jgen.train.vae_step import vae_train_step
 from jgen.train.vae_step import vq_codebook
 
 ARCHITECTURES = ("mlp", "conv", "vq")
+# Every kind but 'levels' (integer classes, for a categorical output).
+PREPROCESSING = tuple(kind for kind in data.PREPROCESSING if kind != "levels")
 
 
 def validate(config, info) -> None:
   if info.is_toy:
     raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; the vae task needs images.")
   check_choices({
-      "data.preprocess": (config.data.preprocess, data.PREPROCESSING),
+      "data.preprocess": (config.data.preprocess, PREPROCESSING),
       "model.arch": (config.model.arch, ARCHITECTURES),
       "model.likelihood": (config.model.likelihood, LIKELIHOODS),
       "loss.objective": (config.loss.objective, OBJECTIVES),

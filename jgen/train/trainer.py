@@ -58,9 +58,9 @@ def validate_config(config: ml_collections.ConfigDict) -> "tasks.Task":
   return task
 
 
-def _batches(config, info):
-  """The training batch iterator: the whole train split in RAM, or a toy stream."""
-  source = config.data.name if info.is_toy else task_base.load_arrays(config, "train")
+def _batches(config, task, info):
+  """The training batch iterator: the task's training split in RAM, or a toy stream."""
+  source = config.data.name if info.is_toy else task.train_arrays(config, info)
   return data.BatchIterator(source, global_batch_size=config.data.batch_size,
                             seed=config.seed)
 
@@ -113,7 +113,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   task = validate_config(config)
   info = data.dataset_info(config.data.name)
   writer = open_run(workdir, config.to_dict())
-  batches = task.batches(config, _batches(config, info))
+  batches = task.batches(config, _batches(config, task, info))
   draw = _sampler(config, task, info) if task.sampler is not None else None
   quality = draw and sample_quality.make_evaluator(config, info, draw, workdir)
   evaluators = [*task.evaluators(config, info), *([quality] if quality else [])]

@@ -110,3 +110,15 @@ def test_dequantize_kind_round_trips_through_to_uint8():
   np.testing.assert_array_equal(data.to_uint8(y, "dequantize"), images)
   with pytest.raises(ValueError, match="'dequantize' needs one key per example"):
     data.preprocess_images(images, "dequantize")
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "unit", "levels"])
+def test_deterministic_kinds_round_trip_through_to_uint8(kind):
+  y = data.preprocess_images(ALL_PIXELS, kind)
+  assert y.dtype == jnp.float32
+  np.testing.assert_array_equal(data.to_uint8(y, kind), ALL_PIXELS)
+
+
+def test_levels_are_the_stored_integers():
+  codes = np.array([0, 7, 255, 511], np.uint16)  # e.g. VQ-VAE code indices, not pixels.
+  np.testing.assert_array_equal(data.preprocess_images(codes, "levels"), [0.0, 7.0, 255.0, 511.0])

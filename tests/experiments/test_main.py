@@ -72,16 +72,17 @@ def test_likelihood_models_write_everything(tmp_path, npz_dir, config, nll_keys,
   assert not any("eval_fid" in m for m in periodic if m["step"] == 3)
 
 
-@pytest.mark.parametrize("variant,binary", [("tiny", True), ("tiny,gated,fashion_mnist", False),
-                                            ("tiny,conditional", True), ("tiny,row_lstm", True)])
+@pytest.mark.parametrize("variant,binary", [
+    ("tiny", True), ("tiny,gated,fashion_mnist", False), ("tiny,conditional", True),
+    ("tiny,diagonal_bilstm", True), ("tiny,row_lstm,fashion_mnist,softmax", False)])
 def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, variant, binary, run):
   workdir = tmp_path / "run"
   proc = run(workdir, f"{CONFIGS / 'pixelcnn.py'}:{variant}", npz_dir)
   assert "final evaluation at step 4" in proc.stderr
   summary = json.loads((workdir / "summary.json").read_text())
   assert summary["num_test_examples"] == 16
-  # Random pixels: ~log 2 nats per binary pixel; a fresh logistic mixture pays several
-  # bits per 8-bit sub-pixel (but under the 8 bits of a uniform guess plus slack).
+  # Random pixels: ~log 2 nats per binary pixel; a fresh logistic mixture or softmax
+  # pays several bits per 8-bit sub-pixel (about the 8 bits of a uniform guess).
   low, high = (400, 700) if binary else (2 * 784 * np.log(2), 12 * 784 * np.log(2))
   assert low < summary["test_nll"] < high, summary
   assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (784 * np.log(2)))
@@ -98,6 +99,24 @@ def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, varian
     assert len(np.unique(samples)) > 2
   assert {"samples_0000004.png", "completions_0000004.png"} <= {
       p.name for p in (workdir / "figures").iterdir()}
+
+
+def test_a_vq_vae_prior_learns_the_code_maps_and_samples_images(tmp_path, npz_dir, run):
+  vqvae, prior = tmp_path / "vqvae", tmp_path / "prior"
+  run(vqvae, CONFIGS / "vqvae_fashion_mnist.py:tiny", npz_dir)
+  proc = run(prior, f"{CONFIGS / 'pixelcnn.py'}:tiny,vq_prior", npz_dir,
+             f"--config.data.vqvae_workdir={vqvae}")
+  assert "final evaluation at step 4" in proc.stderr
+  summary = json.loads((prior / "summary.json").read_text())
+  # 7x7 maps of the tiny VQ-VAE's 16 codes: a fresh prior is near uniform, 49 log 16.
+  uniform = 49 * np.log(16)
+  assert 0.5 * uniform < summary["test_nll"] < 1.5 * uniform, summary
+  assert summary["test_bits_per_dim"] == pytest.approx(summary["test_nll"] / (49 * np.log(2)))
+  samples = np.load(prior / "samples.npz")["samples"]  # Decoded: images, not codes.
+  assert samples.shape == (8, 28, 28, 1) and samples.dtype == np.uint8
+  assert {"samples_0000004.png", "completions_0000004.png"} <= {
+      p.name for p in (prior / "figures").iterdir()}
+  assert {"fid", "precision"} <= set(summary)  # Scored as images of Fashion-MNIST.
 
 
 def test_image_flow_trains_on_dequantized_mnist_and_writes_everything(tmp_path, npz_dir, run):
@@ -210,6 +229,10 @@ def test_a_bad_value_fails_at_startup_with_one_message_and_no_traceback(tmp_path
      "data.preprocess on binarized_mnist='dequantize' is not valid; choose from ('binary',)"),
     ("pixelcnn", "model.pixelcnn", {"num_classes": 10},
      "model.pixelcnn.num_classes is not an argument of model.arch='pixelcnn'"),
+    ("pixelcnn", "model.pixelcnn", {"num_categories": 10},
+     "model.pixelcnn.num_categories is not an argument of model.arch='pixelcnn'"),
+    ("pixelcnn", "data.vqvae_workdir", "/nonexistent",
+     "data.vqvae_workdir='/nonexistent' holds no config.json: train a VQ-VAE there first"),
     ("made_binarized_mnist", "data.preprocess", "unit",
      "data.preprocess='unit' is not valid; choose from"),
     ("made_binarized_mnist", "eval.num_masks", (64,),

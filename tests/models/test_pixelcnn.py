@@ -1,5 +1,5 @@
-"""PixelCNN, gated PixelCNN, Row LSTM: causality by Jacobian, the blind spot, normalisation,
-the two samplers."""
+"""PixelCNN, gated PixelCNN, Row LSTM, Diagonal BiLSTM: causality by Jacobian, the blind
+spot, normalisation, the categorical output, the two samplers."""
 
 import itertools
 
@@ -13,6 +13,7 @@ from jgen.models.masked_conv import MaskedConv2D
 from jgen.models.masked_conv import causal_mask
 from jgen.models.pixelcnn import GatedPixelCNN
 from jgen.models.pixelcnn import PixelCNN
+from jgen.models.pixelrnn import DiagonalBiLSTM
 from jgen.models.pixelrnn import RowLSTM
 
 
@@ -29,6 +30,23 @@ def _gated(shape, **kw):
 def _row_lstm(shape, **kw):
   return RowLSTM(event_shape=shape, features=6, num_layers=2, first_kernel_size=3,
                  head_hidden=6, **kw)
+
+
+def _diagonal(shape, **kw):
+  return DiagonalBiLSTM(event_shape=shape, features=6, num_layers=2, first_kernel_size=3,
+                        head_hidden=6, **kw)
+
+
+MODELS = [_pixelcnn, _gated, _row_lstm, _diagonal]
+IDS = ["pixelcnn", "gated", "row_lstm", "diagonal_bilstm"]
+
+
+def _perturbed(params, seed=5, scale=0.3):
+  """Every parameter moved: a fresh model's zero biases could hide a bad mask."""
+  leaves, tree = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.key(seed), len(leaves))
+  return jax.tree.unflatten(tree, [p + scale * jax.random.normal(k, p.shape)
+                                   for p, k in zip(leaves, keys, strict=True)])
 
 
 def _outputs(dist):
@@ -81,8 +99,7 @@ def test_masked_conv_keeps_the_spatial_shape_with_an_off_centre_tap():
   assert y.shape == (1, 4, 5, 2)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
-                         ids=["pixelcnn", "gated", "row_lstm"])
+@pytest.mark.parametrize("make", MODELS, ids=IDS)
 @pytest.mark.parametrize("shape,output", [((5, 5, 1), "bernoulli"),
                                           ((4, 4, 3), "logistic_mixture")])
 def test_outputs_never_see_their_own_or_later_sub_pixels(make, shape, output):
@@ -115,21 +132,59 @@ def test_pixelcnn_has_a_blind_spot_and_gated_pixelcnn_has_none():
   assert np.all(gated[earlier & (np.arange(7)[None] <= j + 3)] > 0)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
-                         ids=["pixelcnn", "gated", "row_lstm"])
+@pytest.mark.parametrize("make", MODELS, ids=IDS)
 @pytest.mark.parametrize("shape", [(2, 2, 1), (2, 2, 3)])
 def test_probabilities_of_all_binary_images_sum_to_one(make, shape):
   model = make(shape)
   d = int(np.prod(shape))
   images = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=d))).reshape(-1, *shape)
-  params = model.init(jax.random.key(0), images[:1])
-  # Perturb every parameter: a fresh model's zero biases could hide a bad mask.
-  leaves, tree = jax.tree.flatten(params)
-  keys = jax.random.split(jax.random.key(1), len(leaves))
-  params = jax.tree.unflatten(tree, [p + 0.5 * jax.random.normal(k, p.shape)
-                                     for p, k in zip(leaves, keys, strict=True)])
+  params = _perturbed(model.init(jax.random.key(0), images[:1]), seed=1, scale=0.5)
   log_p = model.apply(params, images).log_prob(images)
   np.testing.assert_allclose(float(jax.nn.logsumexp(log_p)), 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(5, 6, 1), (4, 5, 3)])
+def test_diagonal_bilstm_sees_every_earlier_sub_pixel_and_row_lstm_does_not(shape):
+  """One layer each: the Diagonal BiLSTM's field is the whole past, the Row LSTM's a
+  triangle above the pixel. Summed over several points, so that no dead ReLU of one
+  point hides a dependence."""
+  earlier = _raster(shape)[None, None, None] < _raster(shape)[..., None, None, None]
+  for make, complete in ((DiagonalBiLSTM, True), (RowLSTM, False)):
+    model = make(event_shape=shape, features=6, num_layers=1, first_kernel_size=3,
+                 head_hidden=12)
+    jacobian = jax.jit(jax.jacfwd(lambda x, params: model.apply(params, x).logits[0]))
+    total = 0.0
+    for seed in range(12):
+      x = jax.random.uniform(jax.random.key(seed), (1, *shape))
+      params = _perturbed(model.init(jax.random.key(1), x), seed=5 + seed)
+      total = total + np.abs(np.asarray(jacobian(x, params)))[:, :, :, 0]
+    assert np.all(total[~earlier] == 0.0)
+    assert np.all(total[earlier] > 0.0) == complete, make.__name__
+
+
+@pytest.mark.parametrize("make", MODELS, ids=IDS)
+def test_categorical_output_is_causal_normalised_and_reads_class_indices(make):
+  shape, k = (2, 2, 2), 3  # Two channels of three levels: 3^8 = 6,561 images.
+  model = make(shape, output="categorical", num_categories=k, embed_dim=2)
+  images = jnp.asarray(list(itertools.product(range(k), repeat=8)), jnp.float32)
+  images = images.reshape(-1, *shape)
+  params = _perturbed(model.init(jax.random.key(0), images[:1]))
+  log_p = model.apply(params, images, method="log_prob")
+  np.testing.assert_allclose(float(jax.nn.logsumexp(log_p)), 0.0, atol=1e-4)
+  dist = model.apply(params, images[:5])
+  assert dist.logits.shape == (5, *shape, k)
+  np.testing.assert_allclose(log_p[:5], dist.log_prob(images[:5].astype(jnp.int32)),
+                             rtol=1e-6)
+  # Causality by perturbation (the inputs are discrete): changing the sub-pixels at
+  # and after p leaves every conditional before and at p unchanged.
+  order = _raster(shape)
+  x = images[1234:1235]
+  conditionals = jax.jit(lambda x: model.apply(params, x).logits[0])
+  logits = np.asarray(conditionals(x))
+  for p in range(order.size):
+    changed = np.asarray(conditionals(jnp.where(jnp.asarray(order >= p), (x + 1) % k, x)))
+    np.testing.assert_array_equal(changed[order <= p], logits[order <= p])
+    assert p > 0 or not np.array_equal(changed, logits)  # The later ones did change.
 
 
 def test_reference_sampler_draws_from_the_model():
@@ -146,8 +201,7 @@ def test_reference_sampler_draws_from_the_model():
   assert np.all(np.abs(freq - probs) <= tolerance), (freq, probs)
 
 
-@pytest.mark.parametrize("make", [_pixelcnn, _gated, _row_lstm],
-                         ids=["pixelcnn", "gated", "row_lstm"])
+@pytest.mark.parametrize("make", MODELS, ids=IDS)
 @pytest.mark.parametrize("cached", [False, True], ids=["reference", "cached"])
 def test_completion_keeps_the_given_sub_pixels(make, cached):
   shape = (4, 4, 1)
@@ -162,21 +216,28 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
 @pytest.mark.parametrize("make,shape,kw", [
     (_pixelcnn, (5, 4, 1), dict(output="bernoulli")),
     (_pixelcnn, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
+    (_pixelcnn, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
     (_gated, (5, 4, 1), dict(output="bernoulli")),
     (_gated, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
     (_gated, (4, 4, 1), dict(output="bernoulli", num_classes=3)),
+    (_gated, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
     (_row_lstm, (5, 4, 1), dict(output="bernoulli")),
     (_row_lstm, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
-], ids=["pixelcnn", "pixelcnn-rgb-mixture", "gated", "gated-rgb-mixture", "gated-classes",
-        "row_lstm", "row_lstm-rgb-mixture"])
+    (_row_lstm, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
+    (_diagonal, (5, 4, 1), dict(output="bernoulli")),
+    (_diagonal, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
+    (_diagonal, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
+], ids=["pixelcnn", "pixelcnn-rgb-mixture", "pixelcnn-categorical", "gated",
+        "gated-rgb-mixture", "gated-classes", "gated-categorical", "row_lstm",
+        "row_lstm-rgb-mixture", "row_lstm-categorical", "diagonal_bilstm",
+        "diagonal_bilstm-rgb-mixture", "diagonal_bilstm-categorical"])
 def test_cached_sampler_draws_the_reference_samples(make, shape, kw):
   model = make(shape, **kw)
   n = 6
   labels = jnp.arange(n) % 3 if kw.get("num_classes") else None
-  params = model.init(jax.random.key(0), jnp.zeros((1, *shape)),
-                      None if labels is None else labels[:1])
-  params = jax.tree.map(lambda p: p + 0.3 * jax.random.normal(jax.random.key(5), p.shape),
-                        params)
+  params = _perturbed(model.init(jax.random.key(0), jnp.zeros((1, *shape)),
+                                 None if labels is None else labels[:1]))
+
   def draw(cached, start=0, given=None):
     return np.asarray(jax.jit(lambda k: model.apply(
         params, k, n, labels, given, start, cached, method="sample"))(jax.random.key(3)))

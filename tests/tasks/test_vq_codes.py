@@ -1,0 +1,68 @@
+"""A trained VQ-VAE as code maps: nearest codes by brute force, decoding, clear errors."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from experiments.configs import vqvae_fashion_mnist
+from jgen import data
+from jgen.tasks import vae
+from jgen.tasks import vq_codes
+from jgen.train.checkpoint import Checkpointer
+from jgen.train.vae_step import vq_codebook
+
+
+@pytest.fixture(name="vqvae", scope="module")
+def _vqvae(tmp_path_factory):
+  """A workdir holding a VQ-VAE run's config.json and a checkpoint (random weights,
+  moved off their initialisation so that many codes are in use)."""
+  workdir = tmp_path_factory.mktemp("vqvae")
+  config = vqvae_fashion_mnist.get_config("tiny")
+  state = vae.init_state(config, data.dataset_info("fashion_mnist"))
+  params = jax.tree.map(lambda p: p + 0.05 * jax.random.normal(jax.random.key(1), p.shape),
+                        state.params)
+  state = state.replace(params=params)
+  ckpt = Checkpointer(workdir / "checkpoints")
+  ckpt.save(7, state, {})
+  ckpt.wait_until_finished()
+  ckpt.close()
+  (workdir / "config.json").write_text(json.dumps(config.to_dict()))
+  return str(workdir), config, state
+
+
+def test_codes_are_the_nearest_codebook_vectors_and_decode_like_the_vqvae(vqvae):
+  workdir, config, state = vqvae
+  codes = vq_codes.load(workdir)
+  assert (codes.shape, codes.num_codes, codes.dataset) == ((7, 7, 1), 16, "fashion_mnist")
+  images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
+  maps = codes.encode(images)
+  assert maps.shape == (5, 7, 7, 1) and maps.dtype == np.uint16
+  # Brute force: squared distances of each encoder output to every code.
+  z_e = np.asarray(state.apply_fn({"params": state.params}, jnp.asarray(images / 255.0,
+                                                                        jnp.float32),
+                                  method="encode"), np.float64)
+  book = np.asarray(vq_codebook(state), np.float64)
+  distances = ((z_e[..., None, :] - book) ** 2).sum(-1)
+  np.testing.assert_array_equal(maps[..., 0], distances.argmin(-1))
+  assert len(np.unique(maps)) > 1
+  decoded = np.asarray(codes.decode(maps))
+  mean = state.apply_fn({"params": state.params}, jnp.asarray(book[maps[..., 0]], jnp.float32),
+                        method="decode").mean()
+  np.testing.assert_array_equal(decoded, data.to_uint8(mean, config.data.preprocess))
+  assert decoded.shape == (5, 28, 28, 1) and decoded.dtype == np.uint8
+
+
+def test_a_workdir_without_a_vqvae_is_a_clear_error(tmp_path):
+  with pytest.raises(ValueError, match="holds no config.json: train a VQ-VAE there first"):
+    vq_codes.load(str(tmp_path))
+  (tmp_path / "config.json").write_text(json.dumps({"task": "gan", "model": {"arch": "mlp"}}))
+  with pytest.raises(ValueError, match=r"holds a task='gan', model.arch='mlp' run; a prior "
+                                       r"needs a VQ-VAE"):
+    vq_codes.load(str(tmp_path))
+  config = vqvae_fashion_mnist.get_config("tiny").to_dict()
+  (tmp_path / "config.json").write_text(json.dumps(config))
+  with pytest.raises(ValueError, match="No checkpoint in"):
+    vq_codes.load(str(tmp_path))
