@@ -123,8 +123,10 @@ class MaskedConv2D(nn.Module):
     elif (kh, kw) == (1, 1):  # A matmul: XLA:CPU's 1×1 convolution gradients are slow.
       y = x @ kernel[0, 0]
     else:
+      # The rows below the centre are masked out: convolve with the rows up to it only
+      # (3×3 → 2×3, 7×7 → 4×7: a third to a half fewer multiplications, same result).
       y = jax.lax.conv_general_dilated(
-          x, kernel, (1, 1), ((ci, kh - 1 - ci), (cj, kw - 1 - cj)),
+          x, kernel[:ci + 1], (1, 1), ((ci, 0), (cj, kw - 1 - cj)),
           dimension_numbers=("NHWC", "HWIO", "NHWC"))
     if self.use_bias:
       y = y + self.param("bias", nn.initializers.zeros, (self.features,))

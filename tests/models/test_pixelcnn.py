@@ -92,6 +92,23 @@ def test_bad_masks_raise_clear_errors():
     causal_mask(3, 3, 4, "B", data_channels=3)
 
 
+@pytest.mark.parametrize("kernel,mask_type,center", [(3, "B", None), (7, "A", None),
+                                                     ((1, 3), "B", (0, 2)), ((2, 5), "A", (1, 2))])
+def test_masked_conv_equals_the_full_convolution_with_the_masked_kernel(kernel, mask_type,
+                                                                        center):
+  """MaskedConv2D skips the kernel rows below the centre (all masked): same outputs."""
+  conv = MaskedConv2D(6, kernel, mask_type, data_channels=3, center=center)
+  x = jax.random.normal(jax.random.key(0), (2, 8, 9, 3))
+  params = _perturbed(conv.init(jax.random.key(1), x))
+  kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+  ci, cj = center or (kh // 2, kw // 2)
+  full = params["params"]["kernel"] * causal_mask((kh, kw), 3, 6, mask_type, 3, (ci, cj))
+  want = jax.lax.conv_general_dilated(x, full, (1, 1), ((ci, kh - 1 - ci), (cj, kw - 1 - cj)),
+                                      dimension_numbers=("NHWC", "HWIO", "NHWC"))
+  np.testing.assert_allclose(conv.apply(params, x), want + params["params"]["bias"],
+                             rtol=1e-5, atol=1e-5)
+
+
 def test_masked_conv_keeps_the_spatial_shape_with_an_off_centre_tap():
   conv = MaskedConv2D(2, (1, 3), "B", center=(0, 2))
   x = jnp.ones((1, 4, 5, 1))
