@@ -83,3 +83,27 @@ def _run_module():
       raise AssertionError(proc.stderr[-4000:])
     return proc
   return run
+
+
+@pytest.fixture(name="vqvae_run", scope="session")
+def _vqvae_run(tmp_path_factory):
+  """``(workdir, config, state)``: a tiny Fashion-MNIST VQ-VAE run's ``config.json`` and
+  checkpoint, as a prior reads them (random weights moved off their initialisation,
+  so that many codes are in use; no training)."""
+  # pylint: disable=g-import-not-at-top
+  import jax
+  from experiments.configs import vqvae_fashion_mnist
+  from jgen import data
+  from jgen.tasks import vae
+  from jgen.train.checkpoint import Checkpointer
+  workdir = tmp_path_factory.mktemp("vqvae")
+  config = vqvae_fashion_mnist.get_config("tiny")
+  state = vae.init_state(config, data.dataset_info("fashion_mnist"))
+  state = state.replace(params=jax.tree.map(
+      lambda p: p + 0.05 * jax.random.normal(jax.random.key(1), p.shape), state.params))
+  ckpt = Checkpointer(workdir / "checkpoints")
+  ckpt.save(7, state, {})
+  ckpt.wait_until_finished()
+  ckpt.close()
+  (workdir / "config.json").write_text(json.dumps(config.to_dict()))
+  return str(workdir), config, state

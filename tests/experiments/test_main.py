@@ -101,11 +101,11 @@ def test_pixelcnns_train_and_sample_through_the_binary(tmp_path, npz_dir, varian
       p.name for p in (workdir / "figures").iterdir()}
 
 
-def test_a_vq_vae_prior_learns_the_code_maps_and_samples_images(tmp_path, npz_dir, run):
-  vqvae, prior = tmp_path / "vqvae", tmp_path / "prior"
-  run(vqvae, CONFIGS / "vqvae_fashion_mnist.py:tiny", npz_dir)
+def test_a_vq_vae_prior_learns_the_code_maps_and_samples_images(tmp_path, npz_dir, vqvae_run,
+                                                               run):
+  prior = tmp_path / "prior"
   proc = run(prior, f"{CONFIGS / 'pixelcnn.py'}:tiny,vq_prior", npz_dir,
-             f"--config.data.vqvae_workdir={vqvae}")
+             f"--config.data.vqvae_workdir={vqvae_run[0]}")
   assert "final evaluation at step 4" in proc.stderr
   summary = json.loads((prior / "summary.json").read_text())
   # 7x7 maps of the tiny VQ-VAE's 16 codes: a fresh prior is near uniform, 49 log 16.

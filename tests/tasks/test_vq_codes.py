@@ -9,32 +9,12 @@ import pytest
 
 from experiments.configs import vqvae_fashion_mnist
 from jgen import data
-from jgen.tasks import vae
 from jgen.tasks import vq_codes
-from jgen.train.checkpoint import Checkpointer
 from jgen.train.vae_step import vq_codebook
 
 
-@pytest.fixture(name="vqvae", scope="module")
-def _vqvae(tmp_path_factory):
-  """A workdir holding a VQ-VAE run's config.json and a checkpoint (random weights,
-  moved off their initialisation so that many codes are in use)."""
-  workdir = tmp_path_factory.mktemp("vqvae")
-  config = vqvae_fashion_mnist.get_config("tiny")
-  state = vae.init_state(config, data.dataset_info("fashion_mnist"))
-  params = jax.tree.map(lambda p: p + 0.05 * jax.random.normal(jax.random.key(1), p.shape),
-                        state.params)
-  state = state.replace(params=params)
-  ckpt = Checkpointer(workdir / "checkpoints")
-  ckpt.save(7, state, {})
-  ckpt.wait_until_finished()
-  ckpt.close()
-  (workdir / "config.json").write_text(json.dumps(config.to_dict()))
-  return str(workdir), config, state
-
-
-def test_codes_are_the_nearest_codebook_vectors_and_decode_like_the_vqvae(vqvae):
-  workdir, config, state = vqvae
+def test_codes_are_the_nearest_codebook_vectors_and_decode_like_the_vqvae(vqvae_run):
+  workdir, config, state = vqvae_run
   codes = vq_codes.load(workdir)
   assert (codes.shape, codes.num_codes, codes.dataset) == ((7, 7, 1), 16, "fashion_mnist")
   images = np.random.default_rng(0).integers(0, 256, (5, 28, 28, 1), dtype=np.uint8)
