@@ -16,6 +16,8 @@ Outputs (``OUTPUTS``), each a distribution over every sub-pixel:
 """
 
 
+from collections.abc import Sequence
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -76,12 +78,27 @@ def _draw(dist: Distribution, key: PRNGKey, p, ch) -> Array:
 
 
 class _Autoregressive(nn.Module):
-  """Shared by the PixelCNNs and PixelRNN (`jgen.models.pixelrnn`): checks and the two
-  exact samplers.
+  """Shared by the PixelCNNs and PixelRNN (`jgen.models.pixelrnn`): the data's shape, the
+  output head, the input embedding, checks and the two exact samplers.
 
   Subclasses define ``__call__(x, labels)`` (every conditional, one pass) and
   ``_cached_sampler(key, x, labels, start)``.
+
+  Attributes:
+    event_shape: ``(H, W, C)``.
+    output: one of ``OUTPUTS``.
+    num_mixtures: logistic components per sub-pixel (``'logistic_mixture'``).
+    num_categories: ``K`` of a ``'categorical'`` output (256 intensities, or the codes).
+    embed_dim: a ``'categorical'`` model's input embedding per sub-pixel.
+    head_hidden: the 1×1 head's width.
   """
+
+  event_shape: Sequence[int]
+  output: str = "bernoulli"
+  num_mixtures: int = 5
+  num_categories: int = 256
+  embed_dim: int = 16
+  head_hidden: int = 64
 
   def _head(self) -> _OutputHead:
     return _OutputHead(self.head_hidden, self.output, self.event_shape[-1], self.num_mixtures,

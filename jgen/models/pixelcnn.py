@@ -34,8 +34,6 @@ References:
   Salimans, Karpathy, Chen, Kingma. PixelCNN++. ICLR 2017. arXiv:1701.05517.
 """
 
-from collections.abc import Sequence
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -85,16 +83,10 @@ class PixelCNN(_Autoregressive):
     head_hidden: the 1×1 head's width.
   """
 
-  event_shape: Sequence[int]
   hidden: int = 32
   num_blocks: int = 7
   kernel_size: int = 3
   first_kernel_size: int = 7
-  output: str = "bernoulli"
-  num_mixtures: int = 5
-  num_categories: int = 256
-  embed_dim: int = 16
-  head_hidden: int = 64
 
   def setup(self):
     c, h = self.event_shape[-1], self.hidden
@@ -171,17 +163,11 @@ class GatedPixelCNN(_Autoregressive):
     output, num_mixtures, num_categories, embed_dim, head_hidden: as `PixelCNN`.
   """
 
-  event_shape: Sequence[int]
   features: int = 32
   num_layers: int = 8
   kernel_size: int = 7
   layer_kernel_size: int = 3
   num_classes: int = 0
-  output: str = "bernoulli"
-  num_mixtures: int = 5
-  num_categories: int = 256
-  embed_dim: int = 16
-  head_hidden: int = 64
 
   def _radius(self, layer: int) -> int:
     return (self.kernel_size if layer == 0 else self.layer_kernel_size) // 2

@@ -32,8 +32,6 @@ References:
   arXiv:1601.06759.
 """
 
-from collections.abc import Sequence
-
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -94,16 +92,10 @@ class RowLSTM(_Autoregressive):
       `jgen.models.PixelCNN`.
   """
 
-  event_shape: Sequence[int]
   features: int = 32
   num_layers: int = 2
   kernel_size: int = 3
   first_kernel_size: int = 7
-  output: str = "bernoulli"
-  num_mixtures: int = 5
-  num_categories: int = 256
-  embed_dim: int = 16
-  head_hidden: int = 64
 
   def setup(self):
     c, f, k = self.event_shape[-1], self.features, self.kernel_size
@@ -222,15 +214,9 @@ class DiagonalBiLSTM(_Autoregressive):
       `jgen.models.PixelCNN`.
   """
 
-  event_shape: Sequence[int]
   features: int = 32
   num_layers: int = 2
   first_kernel_size: int = 7
-  output: str = "bernoulli"
-  num_mixtures: int = 5
-  num_categories: int = 256
-  embed_dim: int = 16
-  head_hidden: int = 64
 
   def setup(self):
     c, f = self.event_shape[-1], self.features
