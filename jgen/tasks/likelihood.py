@@ -326,7 +326,7 @@ def train_arrays(config, info) -> dict[str, np.ndarray]:
   del info
   arrays = load_arrays(config, "train")
   codes = code_maps(config)
-  return arrays | {"image": codes.encode(arrays["image"])} if codes else arrays
+  return (arrays | {"image": codes.encode(arrays["image"])}) if codes else arrays
 
 
 def eval_split(config, num_examples: int = -1) -> dict[str, np.ndarray]:
