@@ -52,6 +52,7 @@ from jgen.models import PixelCNN
 from jgen.models import DiagonalBiLSTM
 from jgen.models import RowLSTM
 from jgen.models import flows
+from jgen.models.autoregressive_image import _Autoregressive
 from jgen.tasks import likelihood_figures
 from jgen.tasks import vq_codes
 from jgen.tasks.base import Task
@@ -119,8 +120,11 @@ def _flow_kwargs(config, fn) -> dict:
 
 
 def _pixelcnn_kwargs(config) -> dict:
-  fields = PIXELCNNS[config.model.arch].__dataclass_fields__
-  return _checked_kwargs(config, "pixelcnn", [n for n in fields if n not in _PIXELCNN_FIXED])
+  model = PIXELCNNS[config.model.arch]
+  # The architecture's own fields first, then the output head's it shares with the others.
+  own = [n for n in model.__dataclass_fields__ if n not in _PIXELCNN_FIXED]
+  own.sort(key=lambda n: n in _Autoregressive.__dataclass_fields__)
+  return _checked_kwargs(config, "pixelcnn", own)
 
 
 def code_maps(config) -> vq_codes.CodeMaps | None:
