@@ -34,6 +34,8 @@ References:
   Salimans, Karpathy, Chen, Kingma. PixelCNN++. ICLR 2017. arXiv:1701.05517.
 """
 
+from collections.abc import Sequence
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -132,6 +134,14 @@ class PixelCNN(_Autoregressive):
     return xpad[:, r0:r0 + height, r0:r0 + width]
 
 
+def _at(e, index, axis: int):
+  """Index ``index`` of a bias along ``axis`` (kept, size 1), or the bias itself where it
+  is the same everywhere along it (size 1, or a scalar)."""
+  if jnp.ndim(e) == 0 or e.shape[axis] == 1:
+    return e
+  return jax.lax.dynamic_slice_in_dim(e, index, 1, axis)
+
+
 class GatedPixelCNN(_Autoregressive):
   """Gated PixelCNN: vertical and horizontal stacks, gated units, no blind spot.
 
@@ -145,9 +155,14 @@ class GatedPixelCNN(_Autoregressive):
     (centre tap masked: A in the first layer, B after); ``u = g(h' + link + e_y)``;
     ``h_out = h + 1×1_B(u)`` (no residual in the first layer), skip ``+= 1×1_B(u)``;
 
-  where ``e_y`` is a learned per-class bias (``num_classes > 0``). The horizontal
-  stack's layers are channel-masked (mask B), so colour images keep the R→G→B order.
-  The head reads ``ReLU(Σ skips)``.
+  where ``e_y`` is a learned per-class bias (``num_classes > 0``): with ``labels`` of
+  shape ``(N,)`` the same at every pixel; with ``condition_shape=(h, w)`` and ``labels``
+  a map ``(N, h, w)`` of classes (VQ-VAE-2's top codes for its bottom prior), the
+  location-dependent bias of the paper's eq. 5, ``e_y(i, j) = E_l[y(⌊i·h/H⌋, ⌊j·w/W⌋)]``
+  (each layer's embedding ``E_l`` read at the nearest condition cell, i.e. a 1×1
+  convolution of the one-hot map upsampled to ``H × W``). The horizontal stack's layers
+  are channel-masked (mask B), so colour images keep the R→G→B order. The head reads
+  ``ReLU(Σ skips)``.
 
   Cached sampling: the vertical stack once per row (its links into row ``i`` depend on
   rows ``< i`` only, all drawn by then), the horizontal stack once per sub-pixel, at
@@ -160,6 +175,8 @@ class GatedPixelCNN(_Autoregressive):
     kernel_size: ``k`` of the first layer's stacks (7: a 7×7 first receptive field).
     layer_kernel_size: ``k`` of the later layers (3 in the paper).
     num_classes: classes for the conditional bias, 0 for an unconditional model.
+    condition_shape: ``()`` for one label per image, or ``(h, w)`` (dividing ``(H, W)``)
+      for a map of labels per image.
     output, num_mixtures, num_categories, embed_dim, head_hidden: as `PixelCNN`.
   """
 
@@ -168,6 +185,7 @@ class GatedPixelCNN(_Autoregressive):
   kernel_size: int = 7
   layer_kernel_size: int = 3
   num_classes: int = 0
+  condition_shape: Sequence[int] = ()
 
   def _radius(self, layer: int) -> int:
     return (self.kernel_size if layer == 0 else self.layer_kernel_size) // 2
@@ -188,11 +206,30 @@ class GatedPixelCNN(_Autoregressive):
     self.head = self._head()
 
   def _biases(self, layer, labels):
-    """The class biases ``(e_v, e_h)`` of ``layer``, ``(N, 1, 1, 2F)`` each, or zeros."""
+    """The class biases ``(e_v, e_h)`` of ``layer``: ``(N, 1, 1, 2F)`` each for one label
+    per image, ``(N, H, W, 2F)`` for a label map, or zeros."""
     if not self.num_classes:
       return 0.0, 0.0
-    e = self.class_biases[layer](jnp.asarray(labels, jnp.int32))[:, None, None, :]
+    e = self.class_biases[layer](jnp.asarray(labels, jnp.int32))
+    if self.condition_shape:
+      (height, width), (h, w) = self.event_shape[:2], self.condition_shape
+      e = jnp.repeat(jnp.repeat(e, height // h, axis=1), width // w, axis=2)
+    else:
+      e = e[:, None, None, :]
     return jnp.split(e, 2, axis=-1)
+
+  def _validate(self, x, labels):
+    x = super()._validate(x, labels)
+    if labels is None:
+      return x
+    want = (x.shape[0], *self.condition_shape)
+    if jnp.shape(labels) != want:
+      raise ValueError(f"GatedPixelCNN(condition_shape={tuple(self.condition_shape)}) takes "
+                       f"labels of shape {want}; got {jnp.shape(labels)}.")
+    if any(n % m for n, m in zip(self.event_shape[:2], self.condition_shape)):
+      raise ValueError(f"condition_shape={tuple(self.condition_shape)} must divide the "
+                       f"image's (H, W) = {tuple(self.event_shape[:2])}.")
+    return x
 
   def _links(self, x, labels):
     """The vertical stack: each layer's link into the horizontal one, ``(N, H, W, 2F)``."""
@@ -203,9 +240,10 @@ class GatedPixelCNN(_Autoregressive):
       v = _gate(v_pre + self._biases(layer, labels)[0], 1)  # Rows above: no channel order.
     return links
 
-  def _horizontal(self, layer, h_pre, h, labels):
-    """Layer ``layer`` of the horizontal stack from its pre-activation: ``(h', skip)``."""
-    u = _gate(h_pre + self._biases(layer, labels)[1], self.event_shape[-1])
+  def _horizontal(self, layer, h_pre, h, e_h):
+    """Layer ``layer`` of the horizontal stack from its pre-activation and class bias:
+    ``(h', skip)``."""
+    u = _gate(h_pre + e_h, self.event_shape[-1])
     out = self.h_outs[layer](u)
     return (out if layer == 0 else h + out), self.skips[layer](u)
 
@@ -214,7 +252,8 @@ class GatedPixelCNN(_Autoregressive):
     x = self._embed(self._validate(x, labels))
     h, skip = x, 0.0
     for layer, link in enumerate(self._links(x, labels)):
-      h, s = self._horizontal(layer, self.h_convs[layer](h) + link, h, labels)
+      h, s = self._horizontal(layer, self.h_convs[layer](h) + link, h,
+                              self._biases(layer, labels)[1])
       skip = skip + s
     return self.head(skip)
 
@@ -225,6 +264,8 @@ class GatedPixelCNN(_Autoregressive):
     def row(i, x):
       links = [jax.lax.dynamic_index_in_dim(lk, i, 1)
                for lk in self._links(self._embed(x), labels)]
+      # Each layer's horizontal class bias along row i: (N, 1, W, 2F), or (N, 1, 1, 2F).
+      e_h = [_at(self._biases(layer, labels)[1], i, 1) for layer in range(self.num_layers)]
       # Each layer's input along row i, padded on the left by its radius (layer 0: the
       # canvas row, its pad value embedding to zeros).
       bufs = [jnp.pad(jax.lax.dynamic_index_in_dim(x, i, 1), ((0, 0), (0, 0), (radii[0], 0),
@@ -240,7 +281,7 @@ class GatedPixelCNN(_Autoregressive):
           h_pre = (self.h_convs[layer](self._embed(window) if layer == 0 else window,
                                        center_only=True)
                    + jax.lax.dynamic_slice_in_dim(links[layer], j, 1, axis=2))
-          h, s = self._horizontal(layer, h_pre, window[:, :, -1:], labels)
+          h, s = self._horizontal(layer, h_pre, window[:, :, -1:], _at(e_h[layer], j, 2))
           skip = skip + s
           if layer + 1 < len(radii):
             bufs[layer + 1] = jax.lax.dynamic_update_slice_in_dim(

@@ -237,6 +237,8 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
     (_gated, (5, 4, 1), dict(output="bernoulli")),
     (_gated, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
     (_gated, (4, 4, 1), dict(output="bernoulli", num_classes=3)),
+    (_gated, (4, 4, 3), dict(output="logistic_mixture", num_mixtures=2, num_classes=3,
+                             condition_shape=(2, 2))),
     (_gated, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
     (_row_lstm, (5, 4, 1), dict(output="bernoulli")),
     (_row_lstm, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
@@ -245,13 +247,14 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
     (_diagonal, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
     (_diagonal, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
 ], ids=["pixelcnn", "pixelcnn-rgb-mixture", "pixelcnn-categorical", "gated",
-        "gated-rgb-mixture", "gated-classes", "gated-categorical", "row_lstm",
+        "gated-rgb-mixture", "gated-classes", "gated-class-map", "gated-categorical", "row_lstm",
         "row_lstm-rgb-mixture", "row_lstm-categorical", "diagonal_bilstm",
         "diagonal_bilstm-rgb-mixture", "diagonal_bilstm-categorical"])
 def test_cached_sampler_draws_the_reference_samples(make, shape, kw):
   model = make(shape, **kw)
   n = 6
-  labels = jnp.arange(n) % 3 if kw.get("num_classes") else None
+  labels = (jnp.arange(n * int(np.prod(kw.get("condition_shape", ())))) % 3).reshape(
+      n, *kw.get("condition_shape", ())) if kw.get("num_classes") else None
   params = _perturbed(model.init(jax.random.key(0), jnp.zeros((1, *shape)),
                                  None if labels is None else labels[:1]))
 
@@ -281,3 +284,41 @@ def test_labels_steer_the_conditional_model_and_are_checked():
     _pixelcnn(shape).init(jax.random.key(0), x, jnp.array([0, 1]))
   with pytest.raises(ValueError, match=r"expects images of shape \(B, 4, 4, 1\)"):
     _pixelcnn(shape).init(jax.random.key(0), jnp.zeros((2, 4, 4)))
+
+
+def test_a_label_map_conditions_each_pixel_on_its_cell_and_stays_causal_and_normalised():
+  shape, cells = (4, 4, 1), (2, 2)
+  by_map = _gated(shape, num_classes=3, condition_shape=cells)
+  by_image = _gated(shape, num_classes=3)
+  x = jax.random.bernoulli(jax.random.key(0), 0.5, (1, *shape)).astype(jnp.float32)
+  labels = jnp.array([[[2, 0], [1, 2]]])
+  params = _perturbed(by_map.init(jax.random.key(1), x, labels))
+  logits = lambda lab: np.asarray(by_map.apply(params, x, lab).logits)[0, ..., 0]
+  # The same parameters as one label per image: a constant map is that label.
+  np.testing.assert_array_equal(logits(jnp.full((1, 2, 2), 1)),
+                                np.asarray(by_image.apply(params, x, jnp.array([1])).logits)[
+                                    0, ..., 0])
+  # Cell (1, 1) covers pixels (2..3, 2..3): changing it leaves every earlier conditional.
+  moved = logits(labels.at[0, 1, 1].set(0)) != logits(labels)
+  first = 2 * 4 + 2  # Pixel (2, 2) in raster order.
+  assert not moved.reshape(-1)[:first].any() and moved.reshape(-1)[first]
+  # Causal in the image given the map, and normalised over all 16 binary images.
+  jac = _jacobian(by_map, shape, labels=labels)
+  order = _raster(shape)
+  assert np.all(jac[order[None, None, None] >= order[..., None, None, None]] == 0.0)
+  tiny = _gated((2, 2, 1), num_classes=3, condition_shape=(1, 2))
+  images = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=4))).reshape(-1, 2, 2, 1)
+  lab = jnp.broadcast_to(jnp.array([[[2, 1]]]), (16, 1, 2))
+  p = _perturbed(tiny.init(jax.random.key(2), images[:1], lab[:1]), scale=0.5)
+  np.testing.assert_allclose(float(jax.nn.logsumexp(tiny.apply(p, images, lab).log_prob(
+      images))), 0.0, atol=1e-5)
+
+
+def test_label_maps_of_the_wrong_shape_are_named():
+  x = jnp.zeros((2, 4, 4, 1))
+  with pytest.raises(ValueError, match=r"labels of shape \(2, 2, 2\); got \(2,\)"):
+    _gated((4, 4, 1), num_classes=3, condition_shape=(2, 2)).init(
+        jax.random.key(0), x, jnp.array([0, 1]))
+  with pytest.raises(ValueError, match=r"condition_shape=\(3, 3\) must divide"):
+    _gated((4, 4, 1), num_classes=3, condition_shape=(3, 3)).init(
+        jax.random.key(0), x, jnp.zeros((2, 3, 3), jnp.int32))
