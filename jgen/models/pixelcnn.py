@@ -220,6 +220,9 @@ class GatedPixelCNN(_Autoregressive):
 
   def _validate(self, x, labels):
     x = super()._validate(x, labels)
+    if self.condition_shape and not self.num_classes:
+      raise ValueError(f"condition_shape={tuple(self.condition_shape)} needs num_classes > 0 "
+                       "(the label map's classes).")
     if labels is None:
       return x
     want = (x.shape[0], *self.condition_shape)

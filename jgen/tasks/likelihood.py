@@ -35,7 +35,6 @@ own NLL (its entropy) and their difference, the KL from the data to the model.
 """
 
 import functools
-import inspect
 import math
 
 import jax
@@ -45,16 +44,17 @@ import optax
 
 from jgen import data
 from jgen import metrics
-from jgen.models import MADE
-from jgen.models import NADE
-from jgen.models import GatedPixelCNN
-from jgen.models import PixelCNN
-from jgen.models import DiagonalBiLSTM
-from jgen.models import RowLSTM
-from jgen.models import flows
-from jgen.models.autoregressive_image import _Autoregressive
 from jgen.tasks import likelihood_figures
-from jgen.tasks import vq_codes
+from jgen.tasks.likelihood_models import ARCHITECTURES
+from jgen.tasks.likelihood_models import PIXELCNN_OUTPUTS
+from jgen.tasks.likelihood_models import PIXELCNNS
+from jgen.tasks.likelihood_models import build_model
+from jgen.tasks.likelihood_models import code_maps
+from jgen.tasks.likelihood_models import data_shape
+from jgen.tasks.likelihood_models import flow_builder
+from jgen.tasks.likelihood_models import flow_kwargs
+from jgen.tasks.likelihood_models import is_flow
+from jgen.tasks.likelihood_models import pixelcnn_kwargs
 from jgen.tasks.base import Task
 from jgen.tasks.base import batched
 from jgen.tasks.base import check_choices
@@ -68,75 +68,7 @@ from jgen.train.likelihood_step import LikelihoodState
 from jgen.train.likelihood_step import create_likelihood_state
 from jgen.train.likelihood_step import likelihood_train_step
 
-# Flow arch -> (builder for images, builder for vectors); None: not offered.
-FLOWS = {
-    "nice": (flows.nice, flows.nice),
-    "realnvp": (flows.real_nvp, flows.real_nvp_vector),
-    "realnvp_mlp": (flows.real_nvp_vector, flows.real_nvp_vector),  # Flattened images.
-    "glow": (flows.glow, None),
-    "maf": (flows.maf, flows.maf),
-    "iaf": (None, functools.partial(flows.maf, inverse=True)),
-    "nsf": (flows.neural_spline_flow, flows.neural_spline_flow),
-}
-# The PixelCNN family: masked-convolution and PixelRNN image models, one interface.
-PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": RowLSTM,
-             "diagonal_bilstm": DiagonalBiLSTM}
-ARCHITECTURES = ("nade", "made", *PIXELCNNS, *FLOWS)
 BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
-# A PixelCNN's output for each 8-bit preprocessing (binary data: Bernoulli).
-PIXELCNN_OUTPUTS = {"symmetric": "logistic_mixture", "levels": "categorical"}
-# Set by the task from the data, never by model.pixelcnn.
-_PIXELCNN_FIXED = ("event_shape", "output", "num_categories", "parent", "name")
-
-
-def is_flow(config) -> bool:
-  return config.model.arch in FLOWS
-
-
-def _flow_builder(config, info):
-  image_fn, vector_fn = FLOWS[config.model.arch]
-  fn = vector_fn if info.is_toy else image_fn
-  if fn is None:
-    why = ("the 2-D toys only (IAF evaluates a density in D sequential passes)"
-           if image_fn is None else "images only (a multi-scale image flow)")
-    raise ValueError(f"model.arch={config.model.arch!r} is offered on {why}; data.name="
-                     f"{config.data.name!r}.")
-  return fn
-
-
-def _checked_kwargs(config, group: str, valid) -> dict:
-  kwargs = dict(config.model.get(group, {}))
-  bad = sorted(set(kwargs) - set(valid))
-  if bad:
-    raise ValueError(f"model.{group}.{bad[0]} is not an argument of model.arch="
-                     f"{config.model.arch!r}; valid: {', '.join(valid)}.")
-  return kwargs
-
-
-def _flow_kwargs(config, fn) -> dict:
-  params = inspect.signature(fn).parameters
-  return _checked_kwargs(config, "flow",
-                         [n for n, p in params.items() if p.kind == p.KEYWORD_ONLY])
-
-
-def _pixelcnn_kwargs(config) -> dict:
-  model = PIXELCNNS[config.model.arch]
-  # The architecture's own fields first, then the output head's it shares with the others.
-  own = [n for n in model.__dataclass_fields__ if n not in _PIXELCNN_FIXED]
-  own.sort(key=lambda n: n in _Autoregressive.__dataclass_fields__)
-  return _checked_kwargs(config, "pixelcnn", own)
-
-
-def code_maps(config) -> vq_codes.CodeMaps | None:
-  """The VQ-VAE whose code maps are the data (``data.vqvae_workdir``), or None."""
-  workdir = config.data.get("vqvae_workdir", "")
-  return vq_codes.load(workdir) if workdir else None
-
-
-def data_shape(config, info) -> tuple[int, ...]:
-  """The shape of one example of the model's data: an image's, or a code map's."""
-  codes = code_maps(config)
-  return codes.shape if codes else info.shape
 
 
 def validate(config, info) -> None:
@@ -144,14 +76,14 @@ def validate(config, info) -> None:
   if config.data.get("vqvae_workdir", ""):
     _validate_prior(config, info)
   if is_flow(config):
-    _flow_kwargs(config, _flow_builder(config, info))
+    flow_kwargs(config, flow_builder(config, info))
     if not info.is_toy:
       if info.binary or config.data.preprocess != "dequantize":
         raise ValueError(f"data.preprocess={config.data.preprocess!r} on {info.name}: flows "
                          "model 8-bit images dequantized, data.preprocess='dequantize'.")
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
   elif config.model.arch in PIXELCNNS:
-    _pixelcnn_kwargs(config)
+    pixelcnn_kwargs(config)
     if info.is_toy:
       raise ValueError(f"data.name={config.data.name!r} is a 2-D toy; model.arch="
                        f"{config.model.arch!r} models images.")
@@ -196,24 +128,6 @@ def _validate_prior(config, info) -> None:
   if codes.dataset != info.name:
     raise ValueError(f"data.vqvae_workdir={config.data.vqvae_workdir!r} holds a VQ-VAE of "
                      f"{codes.dataset!r}; data.name={info.name!r}.")
-
-
-def build_model(config, info):
-  m = config.model
-  if is_flow(config):
-    fn = _flow_builder(config, info)
-    return fn(info.shape, **_flow_kwargs(config, fn))
-  if m.arch in PIXELCNNS:
-    output = PIXELCNN_OUTPUTS.get(config.data.preprocess, "bernoulli")
-    codes = code_maps(config)
-    return PIXELCNNS[m.arch](event_shape=data_shape(config, info), output=output,
-                             num_categories=codes.num_codes if codes else 256,
-                             **_pixelcnn_kwargs(config))
-  if m.arch == "nade":
-    return NADE(event_shape=info.shape, hidden=m.hidden)
-  return MADE(event_shape=info.shape, hidden=(m.hidden,) * m.num_layers,
-              order_agnostic=m.order_agnostic, connectivity_agnostic=m.num_masks > 1,
-              direct=m.direct)
 
 
 def _init_batch(config, info) -> np.ndarray:

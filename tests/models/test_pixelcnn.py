@@ -253,8 +253,9 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
 def test_cached_sampler_draws_the_reference_samples(make, shape, kw):
   model = make(shape, **kw)
   n = 6
-  labels = (jnp.arange(n * int(np.prod(kw.get("condition_shape", ())))) % 3).reshape(
-      n, *kw.get("condition_shape", ())) if kw.get("num_classes") else None
+  cells = tuple(kw.get("condition_shape", ()))  # One label per image, or a map each.
+  labels = ((jnp.arange(n * int(np.prod(cells))) % 3).reshape(n, *cells)
+            if kw.get("num_classes") else None)
   params = _perturbed(model.init(jax.random.key(0), jnp.zeros((1, *shape)),
                                  None if labels is None else labels[:1]))
 
@@ -319,6 +320,8 @@ def test_label_maps_of_the_wrong_shape_are_named():
   with pytest.raises(ValueError, match=r"labels of shape \(2, 2, 2\); got \(2,\)"):
     _gated((4, 4, 1), num_classes=3, condition_shape=(2, 2)).init(
         jax.random.key(0), x, jnp.array([0, 1]))
+  with pytest.raises(ValueError, match=r"condition_shape=\(2, 2\) needs num_classes > 0"):
+    _gated((4, 4, 1), condition_shape=(2, 2)).init(jax.random.key(0), x)
   with pytest.raises(ValueError, match=r"condition_shape=\(3, 3\) must divide"):
     _gated((4, 4, 1), num_classes=3, condition_shape=(3, 3)).init(
         jax.random.key(0), x, jnp.zeros((2, 3, 3), jnp.int32))
