@@ -90,6 +90,16 @@ def _vqvae_run(tmp_path_factory):
   """``(workdir, config, state)``: a tiny Fashion-MNIST VQ-VAE run's ``config.json`` and
   checkpoint, as a prior reads them (random weights moved off their initialisation,
   so that many codes are in use; no training)."""
+  return _fake_vqvae_run(tmp_path_factory, "tiny")
+
+
+@pytest.fixture(name="vqvae2_run", scope="session")
+def _vqvae2_run(tmp_path_factory):
+  """As ``vqvae_run``, a two-level VQ-VAE-2 (7×7 top, 14×14 bottom maps, EMA codebooks)."""
+  return _fake_vqvae_run(tmp_path_factory, "tiny,vq2,ema")
+
+
+def _fake_vqvae_run(tmp_path_factory, variant):
   # pylint: disable=g-import-not-at-top
   import jax
   from experiments.configs import vqvae_fashion_mnist
@@ -97,7 +107,7 @@ def _vqvae_run(tmp_path_factory):
   from jgen.tasks import vae
   from jgen.train.checkpoint import Checkpointer
   workdir = tmp_path_factory.mktemp("vqvae")
-  config = vqvae_fashion_mnist.get_config("tiny")
+  config = vqvae_fashion_mnist.get_config(variant)
   state = vae.init_state(config, data.dataset_info("fashion_mnist"))
   state = state.replace(params=jax.tree.map(
       lambda p: p + 0.05 * jax.random.normal(jax.random.key(1), p.shape), state.params))

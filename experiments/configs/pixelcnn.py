@@ -15,7 +15,11 @@ published CIFAR-10, GPU-days: PixelCNN 3.14, gated 3.03, PixelCNN++ 2.92), and w
 labels; binarized MNIST has none), samples one column per class; ``vq_prior``: a
 gated PixelCNN over the code maps of a trained VQ-VAE (Fashion-MNIST by default;
 ``--config.data.vqvae_workdir`` names the VQ-VAE's workdir, e.g. a run of
-``vqvae_fashion_mnist.py``), whose samples are decoded to images; ``tiny`` for tests.
+``vqvae_fashion_mnist.py``), whose samples are decoded to images; ``vq2_top`` and
+``vq2_bottom``: the two priors of a VQ-VAE-2 (``vqvae_fashion_mnist.py:vq2``; Razavi et
+al. 2019): the 7×7 top maps, then the 14×14 bottom maps given the top map
+(``--config.data.top_prior_workdir`` names the top prior's run; the bottom run's samples
+are top prior → bottom prior → decoder); ``tiny`` for tests.
 The models are CPU-sized; the README gives the measured NLL, steps and minutes on 2
 CPU cores. Samples come from the cached samplers.
 """
@@ -62,6 +66,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.data.data_dir = ""
   config.data.npz_dir = ""
   config.data.vqvae_workdir = ""  # A VQ-VAE prior's data: that VQ-VAE's code maps.
+  config.data.vq_level = ""  # A VQ-VAE-2's level: 'top' or 'bottom'.
+  config.data.top_prior_workdir = ""  # A bottom prior's top prior (its samples' start).
 
   config.model = ml_collections.ConfigDict()
   config.model.arch, pixelcnn = MODELS["pixelcnn"]
@@ -101,19 +107,22 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.data.preprocess = "binary" if name == "binarized_mnist" else "symmetric"
     elif name == "softmax":
       softmax = True
-    elif name == "vq_prior":
+    elif name in ("vq_prior", "vq2_top", "vq2_bottom"):
       config.model.arch, pixelcnn = _PRIOR
       config.model.pixelcnn = ml_collections.ConfigDict(pixelcnn)
       config.data.name = "fashion_mnist"
+      config.data.vq_level = {"vq2_top": "top", "vq2_bottom": "bottom"}.get(name, "")
       config.optim.lr = 3e-4
     elif name != "tiny":
       raise ValueError(f"Unknown config variant {name!r}; valid: {', '.join(MODELS)}, "
-                       f"{', '.join(DATASETS)}, softmax, conditional, vq_prior, tiny.")
+                       f"{', '.join(DATASETS)}, softmax, conditional, vq_prior, vq2_top, "
+                       "vq2_bottom, tiny.")
   if softmax and config.data.name == "binarized_mnist":
     raise ValueError("Variant 'softmax' is for 8-bit images: add fashion_mnist or cifar10.")
-  if softmax or "vq_prior" in variant.split(","):
+  prior = bool(config.data.vq_level) or "vq_prior" in variant.split(",")
+  if softmax or prior:
     config.data.preprocess = "levels"  # Integer classes: intensities, or code indices.
-  if config.data.name == "cifar10" and "vq_prior" not in variant.split(","):
+  if config.data.name == "cifar10" and not prior:
     config.model.pixelcnn.update(_RGB[config.model.arch])
   if "tiny" in variant.split(","):
     config.model.pixelcnn.update(_TINY[config.model.arch])

@@ -37,3 +37,4 @@ from jgen.models.vq import VQOutput
 from jgen.models.vq import ema_codebook_update
 from jgen.models.vq import init_ema_codebook
 from jgen.models.vq import vector_quantize
+from jgen.models.vqvae2 import VQVAE2

@@ -338,6 +338,20 @@ class VQVAE(nn.Module):
     """The codebook, (num_codes, D)."""
     return self.codebook()
 
+  def codebooks(self) -> tuple[Array]:
+    """The codebook of each level (one here), for code shared with ``VQVAE2``."""
+    return (self.codebook(),)
+
+  def quantize(self, x: ArrayLike, codebooks: tuple[ArrayLike], *,
+               axis_name: str | None = None) -> tuple[tuple[Array, VQOutput]]:
+    """``((z_e, vector_quantize(z_e, codebooks[0])),)`` for images (B, H, W, C).
+
+    The levels' interface of ``VQVAE2.quantize``: the codebooks are arguments, so
+    that an EMA codebook held outside the parameters quantizes as well.
+    """
+    z_e = self.encode(x)
+    return ((z_e, vector_quantize(z_e, codebooks[0], axis_name=axis_name)),)
+
   def __call__(self, x: ArrayLike) -> tuple[Distribution, VQOutput]:
     """Reconstruction: ``(decoder_output, vq_output)`` for images (B, H, W, C)."""
     vq = vector_quantize(self.encode(x), self.codes())

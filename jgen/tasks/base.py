@@ -11,7 +11,7 @@ pieces that differ between families, and nothing loop-like. The trainer calls th
   batches = task.batches(config, iterator)      # e.g. groups n_critic batches
   evaluators = task.evaluators(config, info)    # [(state, final) -> metrics]
   figures = task.figures(config, info)          # state -> {name: uint8 image}
-  draw = task.sampler(config, info)             # (state, key, n) -> samples (None: none)
+  draw = task.sampler(config, info)             # (state, key, n) -> samples, or None
   labels = task.sample_labels(config, info, n)  # their classes, if conditional
   arrays = task.train_arrays(config, info)      # the training split (default: as stored)
 
@@ -50,7 +50,8 @@ class Task(NamedTuple):
   train_step: Callable[[Config, DatasetInfo], Callable[..., tuple[PyTree, dict]]]
   evaluators: Callable[[Config, DatasetInfo], Sequence[Evaluator]]
   figures: Callable[[Config, DatasetInfo], FigureFn | None]
-  sampler: Callable[[Config, DatasetInfo], SampleFn] | None
+  # None: the task draws no samples; a sampler returning None: not for this config.
+  sampler: Callable[[Config, DatasetInfo], SampleFn | None] | None
   batches: Callable[[Config, Iterator], Iterator] = lambda config, batches: batches
   sample_labels: Callable[[Config, DatasetInfo, int], np.ndarray | None] = (
       lambda config, info, num: None)

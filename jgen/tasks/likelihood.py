@@ -19,7 +19,9 @@ Config (see ``experiments/configs/nade_binarized_mnist.py`` and ``flow_*.py``):
 - A VQ-VAE prior: with ``data.vqvae_workdir`` (a trained VQ-VAE's workdir,
   `jgen.tasks.vq_codes`) and ``data.preprocess='levels'``, a PixelCNN-family model
   learns the code maps of the images (a ``K``-way softmax over the VQ-VAE's codes);
-  its NLL is that of the code maps, and its samples are decoded to images.
+  its NLL is that of the code maps, and its samples are decoded to images. For a
+  VQ-VAE-2, ``data.vq_level`` picks the top maps or the bottom maps given the top
+  (`jgen.tasks.vq_prior`).
 - Flows (``'nice'``, ``'realnvp'``, ``'realnvp_mlp'``, ``'glow'``, ``'maf'``, ``'iaf'``,
   ``'nsf'``: `jgen.models.flows`, builder arguments in ``model.flow``) on 8-bit images with
   ``data.preprocess='dequantize'``, or on the 2-D toys. On images the objective is
@@ -45,11 +47,11 @@ import optax
 from jgen import data
 from jgen import metrics
 from jgen.tasks import likelihood_figures
+from jgen.tasks import vq_prior
 from jgen.tasks.likelihood_models import ARCHITECTURES
 from jgen.tasks.likelihood_models import PIXELCNN_OUTPUTS
 from jgen.tasks.likelihood_models import PIXELCNNS
 from jgen.tasks.likelihood_models import build_model
-from jgen.tasks.likelihood_models import code_maps
 from jgen.tasks.likelihood_models import data_shape
 from jgen.tasks.likelihood_models import flow_builder
 from jgen.tasks.likelihood_models import flow_kwargs
@@ -74,7 +76,7 @@ BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
 def validate(config, info) -> None:
   check_choices({"model.arch": (config.model.arch, ARCHITECTURES)})
   if config.data.get("vqvae_workdir", ""):
-    _validate_prior(config, info)
+    vq_prior.validate(config, info, PIXELCNNS)
   if is_flow(config):
     flow_kwargs(config, flow_builder(config, info))
     if not info.is_toy:
@@ -117,19 +119,6 @@ def validate(config, info) -> None:
   learning_rate(config)  # Checks optim.lr and optim.schedule.
 
 
-def _validate_prior(config, info) -> None:
-  if config.model.arch not in PIXELCNNS:
-    raise ValueError(f"data.vqvae_workdir is set: a VQ-VAE prior is a PixelCNN-family model, "
-                     f"model.arch one of {tuple(PIXELCNNS)}; got {config.model.arch!r}.")
-  codes = code_maps(config)
-  if config.data.preprocess != "levels":
-    raise ValueError(f"data.vqvae_workdir is set: the data are code indices, "
-                     f"data.preprocess='levels'; got {config.data.preprocess!r}.")
-  if codes.dataset != info.name:
-    raise ValueError(f"data.vqvae_workdir={config.data.vqvae_workdir!r} holds a VQ-VAE of "
-                     f"{codes.dataset!r}; data.name={info.name!r}.")
-
-
 def _init_batch(config, info) -> np.ndarray:
   """What ``init`` sees: the first training batch (data-dependent ActNorm init)."""
   n = config.data.batch_size
@@ -143,7 +132,8 @@ def _init_batch(config, info) -> np.ndarray:
 def init_state(config, info) -> LikelihoodState:
   example = (_init_batch(config, info) if is_flow(config)
              else jnp.zeros((2, *data_shape(config, info))))
-  labels = {"labels": jnp.zeros(2, jnp.int32)} if is_conditional(config) else {}
+  labels = {"labels": jnp.zeros(_label_shape(config), jnp.int32)} if is_conditional(
+      config) else {}
   return create_likelihood_state(jax.random.key(config.seed), build_model(config, info),
                                  optax.adam(learning_rate(config)), example=example, **labels)
 
@@ -154,8 +144,21 @@ def _mask_key(state, index):
 
 
 def is_conditional(config) -> bool:
-  """A class-conditional PixelCNN: its data, evaluation and samples carry labels."""
-  return config.model.arch in PIXELCNNS and config.model.pixelcnn.get("num_classes", 0) > 0
+  """A PixelCNN trained and evaluated on labels: a class-conditional one (whose samples
+  carry classes) or a VQ-VAE-2 bottom prior (labels: the top maps)."""
+  return config.model.arch in PIXELCNNS and (
+      config.model.pixelcnn.get("num_classes", 0) > 0 or vq_prior.is_bottom(config))
+
+
+def _is_class_conditional(config) -> bool:
+  return is_conditional(config) and not vq_prior.is_bottom(config)
+
+
+def _label_shape(config) -> tuple[int, ...]:
+  """Two examples' labels: classes (2,), or a bottom prior's top maps (2, h, w)."""
+  if vq_prior.is_bottom(config):
+    return (2, *vq_prior.model_kwargs(config)["condition_shape"])
+  return (2,)
 
 
 def _log_prob(config, state, params, x, mask_index, labels=None):
@@ -240,22 +243,24 @@ def toy_test_set(config) -> np.ndarray:
 
 def train_arrays(config, info) -> dict[str, np.ndarray]:
   """The training split: the stored images, or for a VQ-VAE prior their code maps
-  (as ``'image'``, uint16), encoded once."""
+  (as ``'image'``, uint16; a bottom prior's top maps as ``'label'``), encoded once."""
   del info
   arrays = load_arrays(config, "train")
-  codes = code_maps(config)
-  return (arrays | {"image": codes.encode(arrays["image"])}) if codes else arrays
+  if vq_prior.code_maps(config) is None:
+    return arrays
+  return arrays | vq_prior.arrays(config, arrays["image"], "image")
 
 
 def eval_split(config, num_examples: int = -1) -> dict[str, np.ndarray]:
-  """`load_eval_data`'s ``{'x', 'label'}``, with a VQ-VAE prior's code maps as ``x``."""
-  codes = code_maps(config)
-  if codes is None:
+  """`load_eval_data`'s ``{'x', 'label'}``, with a VQ-VAE prior's code maps as ``x``
+  (and a bottom prior's top maps as ``'label'``)."""
+  if vq_prior.code_maps(config) is None:
     return load_eval_data(config, num_examples)
   split = load_arrays(config, config.eval.split)
   n = num_examples if num_examples > 0 else split["image"].shape[0]
-  out = {"x": codes.encode(split["image"][:n]).astype(np.float32)}
-  return out | ({"label": split["label"][:n].astype(np.int32)} if "label" in split else {})
+  labels = {"label": split["label"][:n].astype(np.int32)} if "label" in split else {}
+  out = labels | vq_prior.arrays(config, split["image"][:n], "x")
+  return out | {"x": out["x"].astype(np.float32)}
 
 
 def evaluators(config, info):
@@ -284,9 +289,14 @@ def evaluators(config, info):
 def sampler(config, info):
   """``draw(state, key, num, temperature=1.0)``: exact samples, as uint8 NHWC images
   (a flow's dequantized ``y`` back in its bin ``floor(256·y)``; a VQ-VAE prior's code
-  maps decoded), or float32 points on a toy. MADE samples with mask 0;
-  ``temperature`` is a flow's; a conditional model's classes are `sample_labels`."""
+  maps decoded; a VQ-VAE-2 bottom prior's: top prior → bottom prior → decoder), or
+  float32 points on a toy; None for a VQ-VAE-2 top prior, whose maps decode only with
+  a bottom map. MADE samples with mask 0; ``temperature`` is a flow's; a conditional
+  model's classes are `sample_labels`."""
+  if not vq_prior.draws_images(config):
+    return None
   to_images = images_of(config)
+  top = vq_prior.top_sampler(config, info, init_state) if vq_prior.is_bottom(config) else None
   @functools.partial(jax.jit, static_argnums=2)
   def draw_chunk(state, key, n, temperature, labels):
     variables = {"params": state.params}
@@ -299,46 +309,55 @@ def sampler(config, info):
 
   def draw(state, key, num: int, temperature: float = 1.0, chunk: int = 500) -> np.ndarray:
     labels = sample_labels(config, info, num)
-    out = jnp.concatenate(
-        [draw_chunk(state, jax.random.fold_in(key, i), min(chunk, num - start), temperature,
-                    None if labels is None else labels[start:start + chunk])
-         for i, start in enumerate(range(0, num, chunk))])
-    return np.asarray(out, np.float32) if info.is_toy else np.asarray(to_images(out))
+    out = []
+    for i, start in enumerate(range(0, num, chunk)):
+      key_i, n = jax.random.fold_in(key, i), min(chunk, num - start)
+      given = None if labels is None else labels[start:start + chunk]
+      if top is not None:  # The top maps first: the bottom prior's labels.
+        top_key, key_i = jax.random.split(key_i)
+        given = top(top_key, n)
+      x = draw_chunk(state, key_i, n, temperature, given)
+      out.append(np.asarray(x, np.float32) if info.is_toy else np.asarray(to_images(x, given)))
+    return np.concatenate(out)
   return draw
 
 
 def sample_labels(config, info, num: int) -> np.ndarray | None:
-  """A conditional model's sample classes, ``0, 1, …, C−1, 0, 1, …``; else None."""
-  return np.arange(num) % info.num_classes if is_conditional(config) else None
+  """A class-conditional model's sample classes, ``0, 1, …, C−1, 0, 1, …``; else None."""
+  return np.arange(num) % info.num_classes if _is_class_conditional(config) else None
 
 
 def images_of(config):
-  """``model data -> uint8 images``: `jgen.data.to_uint8` for the data's preprocessing,
-  or a VQ-VAE prior's decoder."""
-  codes = code_maps(config)
-  if codes:
-    return codes.decode
+  """``(model data, labels=None) -> uint8 images``: `jgen.data.to_uint8` for the data's
+  preprocessing, or a VQ-VAE prior's decoder (a bottom prior's: given the top maps,
+  its labels)."""
+  if vq_prior.code_maps(config):
+    return vq_prior.decoder(config)
   kind = "binary" if config.data.preprocess in BINARY_PREPROCESSING else config.data.preprocess
-  return lambda x: data.to_uint8(x, kind)
+  return lambda x, labels=None: data.to_uint8(x, kind)
 
 
 def completer(config, info):
-  """``complete(state, key, images, per_image, labels=None)``: a PixelCNN's samples of
-  the bottom half of each image given its top half (and its label, for a conditional
-  model), ``per_image`` each (model data: images, or code maps)."""
+  """``complete(state, key, images, per_image, labels=None, rows=None)``: a PixelCNN's
+  samples of each image below its first ``rows`` rows (default: half the rows) given
+  those (and its label, for a conditional model), ``per_image`` each (model data:
+  images, or code maps)."""
   h, w, c = data_shape(config, info)
 
-  @functools.partial(jax.jit, static_argnums=3)
-  def complete(state, key, images, per_image, labels=None):
+  @functools.partial(jax.jit, static_argnums=(3, 5))
+  def complete(state, key, images, per_image, labels=None, rows=None):
     given = jnp.repeat(jnp.asarray(images), per_image, axis=0)
-    labels = None if labels is None else jnp.repeat(jnp.asarray(labels), per_image)
+    labels = None if labels is None else jnp.repeat(jnp.asarray(labels), per_image, axis=0)
+    rows = h // 2 if rows is None else rows
     return state.apply_fn({"params": state.params}, key, given.shape[0], labels, given,
-                          (h // 2) * w * c, method="sample")
+                          rows * w * c, method="sample")
   return complete
 
 
 def figures(config, info):
   draw = sampler(config, info)  # Compiled once for every evaluation of the run.
+  if draw is None:
+    return None
   if info.is_toy:
     return likelihood_figures.toy_figures(config, draw, _log_prob)
   complete, shown = None, None
@@ -347,7 +366,8 @@ def figures(config, info):
   return likelihood_figures.image_figures(
       config, draw, interpolate=is_flow(config), complete=complete,
       to_images=images_of(config), shown=shown,
-      classes=info.num_classes if is_conditional(config) else 0)
+      classes=info.num_classes if _is_class_conditional(config) else 0,
+      conditioned=is_conditional(config), resample=vq_prior.is_bottom(config))
 
 
 TASK = Task(name="likelihood", validate=validate, init_state=init_state,

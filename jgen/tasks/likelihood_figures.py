@@ -56,14 +56,18 @@ def toy_figures(config, draw, log_prob):
 
 
 def image_figures(config, draw, *, interpolate: bool, complete=None, to_images=None,
-                  shown=None, classes: int = 0):
+                  shown=None, classes: int = 0, conditioned: bool = False,
+                  resample: bool = False):
   """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations.
 
   ``complete(state, key, x, per_image, labels)``, if given, draws ``per_image`` bottom
   halves for the top half of each of the model-data examples ``shown['x']`` (in their
-  order, repeated); ``to_images`` maps model data to uint8 images (for a VQ-VAE prior:
-  decodes the code maps); ``classes`` > 0 for a class-conditional model: its ``draw``
-  cycles through the classes, one column each, and completions keep the image's label.
+  order, repeated); ``to_images(x, labels)`` maps model data to uint8 images (for a
+  VQ-VAE prior: decodes the code maps); ``classes`` > 0 for a class-conditional model:
+  its ``draw`` cycles through the classes, one column each; ``conditioned``: a model
+  given ``shown['label']`` (classes, or a bottom prior's top maps), which completions
+  keep; ``resample``: also draw every row given the label alone (``'resampled'``: a
+  VQ-VAE-2 bottom prior's bottom maps for the top maps of the shown images).
   """
   columns = classes or 8
   pairs = load_eval_data(config, 16)["x"] if interpolate else None
@@ -84,19 +88,28 @@ def image_figures(config, draw, *, interpolate: bool, complete=None, to_images=N
       out["samples_t07"] = image_grid(draw(state, key, 64, 0.7), ncol=8)
       out["interpolation"] = image_grid(np.asarray(interpolation(state)), ncol=10)
     if complete is not None:
-      out["completions"] = _completions(state, key, complete, to_images, shown, classes)
+      labels = shown["label"] if conditioned else None
+      out["completions"] = _completions(state, key, complete, to_images, shown["x"], labels)
+      if resample:
+        out["resampled"] = _completions(state, key, complete, to_images, shown["x"], labels,
+                                        rows=0)
     return out
   return figures
 
 
-def _completions(state, key, complete, to_images, shown, classes, per_image: int = 6):
-  """Rows of: an example, its given top half (the rest black), ``per_image`` completions."""
-  x = shown["x"]
-  filled = np.asarray(complete(state, key, x, per_image, shown["label"] if classes else None))
-  originals = np.asarray(to_images(x))
+def _completions(state, key, complete, to_images, x, labels, per_image: int = 6,
+                 rows: int | None = None):
+  """Rows of: an example, its given first ``rows`` rows (default: the top half; the rest
+  black; not shown when none are given), ``per_image`` completions."""
+  rows = x.shape[1] // 2 if rows is None else rows
+  filled = np.asarray(complete(state, key, x, per_image, labels, rows))
+  originals = np.asarray(to_images(x, labels))
   top = originals.copy()
   # The given rows of the model's data, in image rows (a code row covers several).
-  top[:, originals.shape[1] * (x.shape[1] // 2) // x.shape[1]:] = 0
-  completed = np.asarray(to_images(filled)).reshape(len(x), per_image, *originals.shape[1:])
-  rows = np.concatenate([originals[:, None], top[:, None], completed], axis=1)
-  return image_grid(rows.reshape(-1, *originals.shape[1:]), ncol=per_image + 2)
+  top[:, originals.shape[1] * rows // x.shape[1]:] = 0
+  repeated = None if labels is None else np.repeat(labels, per_image, axis=0)
+  completed = np.asarray(to_images(filled, repeated)).reshape(
+      len(x), per_image, *originals.shape[1:])
+  columns = [originals[:, None], *([top[:, None]] if rows else []), completed]
+  return image_grid(np.concatenate(columns, axis=1).reshape(-1, *originals.shape[1:]),
+                    ncol=sum(c.shape[1] for c in columns))

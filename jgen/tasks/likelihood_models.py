@@ -15,7 +15,7 @@ from jgen.models import GatedPixelCNN
 from jgen.models import PixelCNN
 from jgen.models import RowLSTM
 from jgen.models import flows
-from jgen.tasks import vq_codes
+from jgen.tasks import vq_prior
 
 # Flow arch -> (builder for images, builder for vectors); None: not offered.
 FLOWS = {
@@ -33,7 +33,8 @@ PIXELCNNS = {"pixelcnn": PixelCNN, "gated_pixelcnn": GatedPixelCNN, "row_lstm": 
 ARCHITECTURES = ("nade", "made", *PIXELCNNS, *FLOWS)
 # A PixelCNN's output for each 8-bit preprocessing (binary data: Bernoulli).
 PIXELCNN_OUTPUTS = {"symmetric": "logistic_mixture", "levels": "categorical"}
-# Set by the task from the data (label maps: not offered by it), never by model.pixelcnn.
+# Set by the task from the data (label maps: a VQ-VAE-2 bottom prior's top codes), never
+# by model.pixelcnn.
 _PIXELCNN_FIXED = ("event_shape", "output", "num_categories", "condition_shape", "parent",
                    "name")
 
@@ -76,16 +77,15 @@ def pixelcnn_kwargs(config) -> dict:
   return _checked_kwargs(config, "pixelcnn", own)
 
 
-def code_maps(config) -> vq_codes.CodeMaps | None:
-  """The VQ-VAE whose code maps are the data (``data.vqvae_workdir``), or None."""
-  workdir = config.data.get("vqvae_workdir", "")
-  return vq_codes.load(workdir) if workdir else None
+def _data_kwargs(config, info) -> dict:
+  if vq_prior.code_maps(config):
+    return vq_prior.model_kwargs(config)
+  return {"event_shape": info.shape, "num_categories": 256}
 
 
 def data_shape(config, info) -> tuple[int, ...]:
   """The shape of one example of the model's data: an image's, or a code map's."""
-  codes = code_maps(config)
-  return codes.shape if codes else info.shape
+  return _data_kwargs(config, info)["event_shape"]
 
 
 def build_model(config, info):
@@ -95,9 +95,7 @@ def build_model(config, info):
     return fn(info.shape, **flow_kwargs(config, fn))
   if m.arch in PIXELCNNS:
     output = PIXELCNN_OUTPUTS.get(config.data.preprocess, "bernoulli")
-    codes = code_maps(config)
-    return PIXELCNNS[m.arch](event_shape=data_shape(config, info), output=output,
-                             num_categories=codes.num_codes if codes else 256,
+    return PIXELCNNS[m.arch](output=output, **_data_kwargs(config, info),
                              **pixelcnn_kwargs(config))
   if m.arch == "nade":
     return NADE(event_shape=info.shape, hidden=m.hidden)

@@ -3,7 +3,8 @@
 Config (see ``experiments/configs/vae_binarized_mnist.py``): ``model.arch`` (``mlp``,
 ``conv``, ``vq``), ``model.likelihood`` (the decoder's distribution), ``loss.objective``,
 ``data.preprocess`` (how uint8 images become model data). Evaluation on the test split:
-reconstruction MSE for every model, codebook perplexity for VQ-VAEs, and for the
+reconstruction MSE for every model, codebook perplexity for VQ-VAEs (each level of the
+two-level ``model.arch='vq2'``, Razavi et al. 2019), and for the
 likelihood models (vae, iwae) the test −ELBO and the IWAE estimate of −log p(x) —
 periodically on ``eval.periodic_num_examples`` examples with
 ``eval.periodic_iwae_samples`` importance samples, at the end on the whole split with
@@ -19,6 +20,7 @@ from jgen import data
 from jgen import metrics
 from jgen.models import VAE
 from jgen.models import VQVAE
+from jgen.models import VQVAE2
 from jgen.models import Codebook
 from jgen.models import ConvDecoder
 from jgen.models import ConvEncoder
@@ -40,11 +42,15 @@ from jgen.train.vae_step import CORRUPTIONS
 from jgen.train.vae_step import OBJECTIVES
 from jgen.train.vae_step import VAEState
 from jgen.train.vae_step import create_vae_state
+from jgen.train.vae_step import level_keys
+from jgen.train.vae_step import level_suffixes
 from jgen.train.vae_step import reconstruct
+from jgen.train.vae_step import vq_levels
 from jgen.train.vae_step import vae_train_step
-from jgen.train.vae_step import vq_codebook
+from jgen.train.vae_step import vq_codebooks
 
-ARCHITECTURES = ("mlp", "conv", "vq")
+ARCHITECTURES = ("mlp", "conv", "vq", "vq2")
+VQ_ARCHITECTURES = ("vq", "vq2")
 # Every kind but 'levels' (integer classes, for a categorical output).
 PREPROCESSING = tuple(kind for kind in data.PREPROCESSING if kind != "levels")
 
@@ -59,10 +65,11 @@ def validate(config, info) -> None:
       "loss.objective": (config.loss.objective, OBJECTIVES),
       "loss.corruption": (config.loss.corruption, CORRUPTIONS),
   })
-  if (config.model.arch == "vq") != (config.loss.objective == "vqvae"):
+  if is_vq(config) != (config.loss.objective == "vqvae"):
     raise ValueError(
         f"model.arch={config.model.arch!r} does not fit loss.objective="
-        f"{config.loss.objective!r}: the 'vqvae' objective goes with the 'vq' arch.")
+        f"{config.loss.objective!r}: the 'vqvae' objective goes with the 'vq' and 'vq2' "
+        "archs.")
   if info.binary and config.data.preprocess != "binary":
     raise ValueError(f"{info.name} is already binary: use data.preprocess='binary'.")
   if config.model.likelihood == "bernoulli" and config.data.preprocess == "symmetric":
@@ -78,13 +85,21 @@ def validate(config, info) -> None:
   learning_rate(config)  # Checks optim.lr and optim.schedule.
 
 
+def is_vq(config) -> bool:
+  """A VQ-VAE (one level, ``'vq'``, or two, ``'vq2'``)."""
+  return config.model.arch in VQ_ARCHITECTURES
+
+
 def build_model(config, info):
-  """The configured ``VAE`` or ``VQVAE`` module."""
+  """The configured ``VAE``, ``VQVAE`` or ``VQVAE2`` module."""
   m = config.model
   num_classes = info.num_classes if m.conditional else 0
   head = {"likelihood": m.likelihood}
   if m.likelihood == "gaussian":
     head.update(variance=m.variance, fixed_log_var=m.fixed_log_var)
+  if m.arch == "vq2":
+    return VQVAE2(info.shape, num_codes=m.num_codes, embedding_dim=m.code_dim,
+                  features=m.base_features, **head)
   if m.arch == "vq":
     return VQVAE(VQEncoder(embedding_dim=m.code_dim, features=m.base_features),
                  VQDecoder(info.shape, features=m.base_features, **head),
@@ -127,7 +142,7 @@ def train_step(config, info):
 
 
 def _is_likelihood_model(config) -> bool:
-  return config.model.arch != "vq" and config.loss.objective not in ("ae", "dae")
+  return not is_vq(config) and config.loss.objective not in ("ae", "dae")
 
 
 def make_evaluate(config, *, iwae_samples: int):
@@ -142,8 +157,9 @@ def make_evaluate(config, *, iwae_samples: int):
     # The image the model outputs is its mean, in [0, 1] intensity.
     recon = jnp.clip(data.to_unit_interval(out.mean(), kind), 0.0, 1.0)
     result = {"sq_err": metrics.reconstruction_mse(data.to_unit_interval(x, kind), recon)}
-    if indices is not None:
-      result["indices"] = indices
+    if indices is not None:  # "indices", or "indices_top" and "indices_bottom".
+      result |= {f"indices{name}": level
+                 for name, level in zip(level_suffixes(len(indices)), indices)}
     if likelihood_model:
       params = {"params": state.params}
       result["log_px"], result["elbo"] = metrics.importance_weighted_log_likelihood(
@@ -159,9 +175,9 @@ def make_evaluate(config, *, iwae_samples: int):
                           config.eval.batch_size, rng.stream_key(state.base_key, "eval"))
     results = {"test_reconstruction_mse": float(per_example["sq_err"].mean()),
                "num_test_examples": int(test["x"].shape[0])}
-    if "indices" in per_example:
-      results["test_codebook_perplexity"] = metrics.codebook_perplexity(
-          per_example["indices"], config.model.num_codes)
+    for name in [k for k in per_example if k.startswith("indices")]:
+      results[f"test_codebook_perplexity{name[len('indices'):]}"] = (
+          metrics.codebook_perplexity(per_example[name], config.model.num_codes))
     if likelihood_model:
       nll = -float(per_example["log_px"].mean())
       results |= {"test_nll_iwae": nll,
@@ -199,16 +215,19 @@ def sampler(config, info):
   """``draw(state, key, num)``: prior samples (decoder means) as uint8 NHWC.
 
   Gaussian-latent models decode ``z ~ N(0, I)``; a VQ-VAE decodes codes drawn
-  uniformly (it has no learned prior yet). A CVAE's classes are `sample_labels`.
+  uniformly at every level (its learned prior is a `likelihood` run over its code
+  maps, `jgen.tasks.vq_codes`). A CVAE's classes are `sample_labels`.
   """
   @jax.jit
   def draw(state, key, labels):
     params = {"params": state.params}
-    if config.model.arch == "vq":
-      codes = jax.random.randint(key, (labels.shape[0], info.shape[0] // 4,
-                                       info.shape[1] // 4), 0, config.model.num_codes)
-      return state.apply_fn(params, jnp.take(vq_codebook(state), codes, axis=0),
-                            method="decode").mean()
+    if is_vq(config):
+      example = jnp.zeros((labels.shape[0], *info.shape))
+      maps = jax.eval_shape(lambda x: [o.indices for _, o in vq_levels(state, x)], example)
+      keys = level_keys(key, len(maps))
+      return state.apply_fn(params, *(
+          jnp.take(book, jax.random.randint(k, m.shape, 0, config.model.num_codes), axis=0)
+          for k, m, book in zip(keys, maps, vq_codebooks(state))), method="decode").mean()
     z = jax.random.normal(key, (labels.shape[0], config.model.latent_dim))
     y = labels if config.model.conditional else None
     return state.apply_fn(params, z, y, method="decode").mean()

@@ -17,6 +17,7 @@ from jgen.models import interpolation_grid
 from jgen.models import latent_traversal
 from jgen.train import rng
 from jgen.train.vae_step import corrupt
+from jgen.train.vae_step import level_suffixes
 from jgen.train.vae_step import reconstruct
 
 
@@ -34,7 +35,7 @@ def make_figures(config, info, test):
   cfg = config
   x = test["x"][:16]
   y = test["label"][:16] if cfg.model.conditional else None
-  vq = cfg.model.arch == "vq"
+  vq = cfg.model.arch in ("vq", "vq2")
 
   def pixels(images):
     return np.asarray(data.to_uint8(images, cfg.data.preprocess))
@@ -44,15 +45,15 @@ def make_figures(config, info, test):
     key = rng.stream_key(state.base_key, "figures")
 
     def decode(z, labels=None):
-      out = state.apply_fn(params, *((z,) if vq else (z, labels)), method="decode")
-      return pixels(out.mean())
+      return pixels(state.apply_fn(params, z, labels, method="decode").mean())
 
     out, indices = reconstruct(state, x, y)
     images = {"reconstructions": image_grid(np.concatenate([pixels(x), pixels(out.mean())]),
                                             ncol=16)}
-    if vq:
-      counts = np.bincount(np.asarray(indices).ravel(), minlength=cfg.model.num_codes)
-      return images | {"codebook_usage": _histogram(counts)}
+    if vq:  # One histogram per level: "codebook_usage", or "…_top" and "…_bottom".
+      return images | {f"codebook_usage{name}": _histogram(np.bincount(
+          np.asarray(level).ravel(), minlength=cfg.model.num_codes))
+          for name, level in zip(level_suffixes(len(indices)), indices)}
     mean, _ = state.apply_fn(params, x, y, method="encode")
     if cfg.loss.objective == "dae":
       keys = jax.random.split(key, x.shape[0])

@@ -2,21 +2,25 @@
 
 VQ-VAE (van den Oord et al. 2017, §3.2) is trained with a uniform prior over its codes
 and sampled by fitting an autoregressive prior to the code maps of the training images,
-then decoding the prior's samples. `load` reads a VQ-VAE trained by the ``vae`` task
+then decoding the prior's samples; VQ-VAE-2 (Razavi et al. 2019) fits one prior per
+level, the bottom one conditioned on the top codes. `load` reads a VQ-VAE (one level,
+``model.arch='vq'``, or two, ``'vq2'``) trained by the ``vae`` task
 (``experiments/configs/vqvae_fashion_mnist.py``) from its workdir: ``config.json`` and
 the newest checkpoint. The `likelihood` task uses it when ``data.vqvae_workdir`` is
-set: its data are then the code maps ``k(x) = argmin_k ‖z_e(x) − e_k‖`` (one channel
-of integers in ``[0, K)``), and its samples are the decoder's means of the sampled maps.
+set: its data are then the code maps ``k(x) = argmin_k ‖z_e(x) − e_k‖`` of one level
+(one channel of integers in ``[0, K)``), and its samples are the decoder's means of
+the sampled maps (`jgen.tasks.vq_prior`).
 
 References:
   van den Oord, Vinyals, Kavukcuoglu. Neural Discrete Representation Learning.
   NeurIPS 2017. arXiv:1711.00937.
+  Razavi, van den Oord, Vinyals. Generating Diverse High-Fidelity Images with
+  VQ-VAE-2. NeurIPS 2019. arXiv:1906.00446.
 """
 
 import functools
-import json
 import os
-from typing import Any, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,42 +28,44 @@ import ml_collections
 import numpy as np
 
 from jgen import data
-from jgen.models import vector_quantize
 from jgen.tasks import vae
 from jgen.train.checkpoint import restore_newest_state
-from jgen.train.vae_step import vq_codebook
+from jgen.train.summaries import read_config
+from jgen.train.vae_step import vq_codebooks
+from jgen.train.vae_step import vq_levels
 
 
 class CodeMaps(NamedTuple):
   """A trained VQ-VAE's encoder and decoder as functions of NumPy arrays.
 
   Attributes:
-    shape: ``(h, w, 1)``, one code map.
-    num_codes: ``K``.
+    shapes: ``((h, w, 1), …)``, one code map of each level (top first; one level for
+      a VQ-VAE, two for a VQ-VAE-2).
+    num_codes: ``K`` (every level's).
     dataset: the image dataset it was trained on (``data.name``).
-    encode: uint8 images ``(N, H, W, C)`` → code maps ``(N, h, w, 1)`` uint16.
-    decode: code maps ``(N, h, w, 1)`` (integer-valued) → uint8 images, the decoder's
-      mean (jitted).
+    encode: uint8 images ``(N, H, W, C)`` → a tuple of code maps ``(N, h, w, 1)``
+      uint16, one per level.
+    decode: ``decode(*maps)``: code maps ``(N, h, w, 1)`` (integer-valued) of every
+      level → uint8 images, the decoder's mean (jitted).
   """
 
-  shape: tuple[int, int, int]
+  shapes: tuple[tuple[int, int, int], ...]
   num_codes: int
   dataset: str
-  encode: Callable[[np.ndarray], np.ndarray]
-  decode: Callable[[Any], jax.Array]
+  encode: Callable[[np.ndarray], tuple[np.ndarray, ...]]
+  decode: Callable[..., jax.Array]
 
 
 def _config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
+  stored = read_config(workdir)
+  if stored is None:
     raise ValueError(f"data.vqvae_workdir={workdir!r} holds no config.json: train a VQ-VAE "
                      "there first (experiments/configs/vqvae_fashion_mnist.py).")
-  with open(path, encoding="utf-8") as f:
-    config = ml_collections.ConfigDict(json.load(f))
-  if config.get("task") != "vae" or config.model.arch != "vq":
+  config = ml_collections.ConfigDict(stored)
+  if config.get("task") != "vae" or not vae.is_vq(config):
     raise ValueError(f"data.vqvae_workdir={workdir!r} holds a task={config.get('task')!r}, "
                      f"model.arch={config.model.get('arch')!r} run; a prior needs a VQ-VAE "
-                     "(task='vae', model.arch='vq').")
+                     f"(task='vae', model.arch one of {vae.VQ_ARCHITECTURES}).")
   if config.data.preprocess in ("dynamic_binarize", "dequantize"):
     raise ValueError(f"data.vqvae_workdir={workdir!r}: its VQ-VAE saw randomly preprocessed "
                      f"images (data.preprocess={config.data.preprocess!r}); the code maps of "
@@ -81,32 +87,30 @@ def load(workdir: str, batch_size: int = 500) -> CodeMaps:
                                  vae.init_state(config, info))
   except FileNotFoundError as e:
     raise ValueError(f"data.vqvae_workdir={workdir!r}: {e}") from e
-  codebook = vq_codebook(state)
-  variables = {"params": state.params}
+  codebooks = vq_codebooks(state)
 
-  # The parameters are arguments, not constants folded into the compiled programs.
+  # The state is an argument, not constants folded into the compiled programs.
   @jax.jit
-  def encode_batch(variables, codebook, images):
+  def encode_batch(state, images):
     x = data.preprocess_images(images, config.data.preprocess)
-    z_e = state.apply_fn(variables, x, method="encode")
-    return vector_quantize(z_e, codebook).indices.astype(jnp.uint16)[..., None]
+    return tuple(out.indices.astype(jnp.uint16)[..., None] for _, out in vq_levels(state, x))
 
   @jax.jit
-  def decode_batch(variables, codebook, codes):
-    z_q = jnp.take(codebook, jnp.asarray(codes, jnp.int32)[..., 0], axis=0)
-    mean = state.apply_fn(variables, z_q, method="decode").mean()
+  def decode_batch(state, codebooks, *codes):
+    z_q = [jnp.take(book, jnp.asarray(c, jnp.int32)[..., 0], axis=0)
+           for book, c in zip(codebooks, codes)]
+    mean = state.apply_fn({"params": state.params}, *z_q, method="decode").mean()
     return data.to_uint8(mean, config.data.preprocess)
 
-  def encode(images: np.ndarray) -> np.ndarray:
-    return np.concatenate([np.asarray(encode_batch(variables, codebook,
-                                                   images[i:i + batch_size]))
-                           for i in range(0, len(images), batch_size)])
+  def encode(images: np.ndarray) -> tuple[np.ndarray, ...]:
+    parts = [jax.device_get(encode_batch(state, images[i:i + batch_size]))
+             for i in range(0, len(images), batch_size)]
+    return tuple(np.concatenate(level) for level in zip(*parts))
 
-  h, w = jax.eval_shape(encode_batch, variables, codebook,
-                        jax.ShapeDtypeStruct((1, *info.shape), np.uint8)).shape[1:3]
-  return CodeMaps(shape=(h, w, 1), num_codes=int(codebook.shape[0]),
-                  dataset=config.data.name, encode=encode,
-                  decode=functools.partial(decode_batch, variables, codebook))
+  maps = jax.eval_shape(encode_batch, state, jax.ShapeDtypeStruct((1, *info.shape), np.uint8))
+  return CodeMaps(shapes=tuple(m.shape[1:] for m in maps),
+                  num_codes=int(codebooks[0].shape[0]), dataset=config.data.name,
+                  encode=encode, decode=functools.partial(decode_batch, state, codebooks))
 
 
 __all__ = ["CodeMaps", "load"]

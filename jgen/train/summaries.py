@@ -198,6 +198,14 @@ def open_run(workdir: str | os.PathLike, config: Mapping[str, Any]) -> MetricWri
   return writer
 
 
+def read_config(workdir: str | os.PathLike) -> dict[str, Any] | None:
+  """The config a run wrote to ``workdir/config.json`` (``write_config``); None if none."""
+  path = pathlib.Path(workdir) / "config.json"
+  if not path.exists():
+    return None
+  return json.loads(path.read_text(encoding="utf-8"))
+
+
 def write_summary(workdir: str | os.PathLike, summary: Mapping[str, Any]) -> None:
   """Writes ``workdir/summary.json`` (process 0 only)."""
   if jax.process_index() == 0:

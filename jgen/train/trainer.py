@@ -66,12 +66,16 @@ def _batches(config, task, info):
 
 
 def _sampler(config, task, info):
-  """``draw(state, stream, num) -> (samples, labels or None)``, drawn once per step.
+  """``draw(state, stream, num) -> (samples, labels or None)``, drawn once per step; None
+  when the task draws nothing for this config (a classifier; a VQ-VAE-2 top prior).
 
   The final evaluation scores exactly the samples ``samples.npz`` holds, without
   drawing them twice (a MADE sample takes 784 network passes).
   """
-  cache, sample = {}, task.sampler(config, info)  # Built (and jitted) once per run.
+  sample = task.sampler(config, info) if task.sampler is not None else None
+  if sample is None:  # Built (and jitted) once per run.
+    return None
+  cache = {}
 
   def draw(state, stream: str, num: int):
     signature = (int(state.step), stream, num)
@@ -88,6 +92,8 @@ def write_samples(config, task, info, workdir: str, state, draw=None) -> np.ndar
   """Writes ``samples.npz``: ``samples`` (``eval.num_samples`` of them, from the
   ``'samples'`` stream) and, for a conditional model, their ``labels``."""
   draw = draw or _sampler(config, task, info)
+  if draw is None:
+    raise ValueError(f"task={task.name!r} draws no samples for this config.")
   samples, labels = draw(state, "samples", config.eval.num_samples)
   if jax.process_index() == 0:
     extra = {} if labels is None else {"labels": labels}
@@ -114,7 +120,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   info = data.dataset_info(config.data.name)
   writer = open_run(workdir, config.to_dict())
   batches = task.batches(config, _batches(config, task, info))
-  draw = _sampler(config, task, info) if task.sampler is not None else None
+  draw = _sampler(config, task, info)
   quality = draw and sample_quality.make_evaluator(config, info, draw, workdir)
   evaluators = [*task.evaluators(config, info), *([quality] if quality else [])]
   figures = task.figures(config, info)
@@ -138,7 +144,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_seconds = time.perf_counter() - t0
   step = int(state.step)
   summary = {"step": step}
-  if task.sampler is not None:  # A classifier has nothing to sample.
+  if draw is not None:  # A classifier has nothing to sample.
     summary["num_samples"] = int(
         write_samples(config, task, info, workdir, state, draw).shape[0])
   summary |= evaluate(step, state, final=True)
@@ -155,10 +161,12 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
     FileNotFoundError: when ``workdir`` holds no checkpoint.
   """
   task = validate_config(config)
-  if task.sampler is None:
-    raise ValueError(f"task={task.name!r} has no samples to write.")
+  info = data.dataset_info(config.data.name)
+  draw = _sampler(config, task, info)
+  if draw is None:
+    raise ValueError(f"task={task.name!r} draws no samples for this config.")
   state = restore_state(config, workdir)
-  return write_samples(config, task, data.dataset_info(config.data.name), workdir, state)
+  return write_samples(config, task, info, workdir, state, draw)
 
 
 def restore_state(config: ml_collections.ConfigDict, workdir: str):

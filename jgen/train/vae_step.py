@@ -10,8 +10,9 @@ One optimizer, one parameter tree (``jgen.models.VAE`` or ``VQVAE``), one pure s
   (Sohn et al. 2015);
 - ``iwae``: ``−log (1/k) Σᵢ p(x, zᵢ)/q(zᵢ|x)``, k samples (Burda et al. 2016);
 - ``vqvae``: ``−log p(x|z_q) + codebook loss + β·commitment loss`` (van den Oord et al.
-  2017), or with an EMA codebook (``state.ema_codebook``) the codebook loss is replaced
-  by the EMA update.
+  2017), or with EMA codebooks (``state.ema_codebook``) the codebook loss is replaced
+  by the EMA update. A two-level ``VQVAE2`` (Razavi et al. 2019) sums both levels'
+  losses; its EMA codebooks are updated level by level.
 """
 
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ import optax
 from jgen import losses
 from jgen.data import corruption
 from jgen.models import vq
+from jgen.models import vqvae2 as vq2
 from jgen.train import rng
 from jgen.train.parallel import example_keys
 from jgen.typing import Array
@@ -37,12 +39,13 @@ CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
 
 
 class VAEState(train_state.TrainState):
-  """flax ``TrainState`` plus the run's PRNG key and an optional EMA codebook.
+  """flax ``TrainState`` plus the run's PRNG key and optional EMA codebooks.
 
   Attributes:
     key: raw ``uint32`` key data of the run's base key (``fold_in(key, step)`` per step).
-    ema_codebook: ``jgen.models.EMACodebookState`` for a VQ-VAE whose codebook is
-      learned by exponential moving averages, else None.
+    ema_codebook: for a VQ-VAE whose codebooks are learned by exponential moving
+      averages, a tuple of ``jgen.models.EMACodebookState``, one per level (``VQVAE``:
+      one; ``VQVAE2``: top, bottom); else None.
   """
 
   key: jax.Array
@@ -59,11 +62,12 @@ def create_vae_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
 
   Args:
     key: PRNG key (split into the parameters' and the run's key).
-    model: a ``jgen.models.VAE`` or ``VQVAE``.
+    model: a ``jgen.models.VAE``, ``VQVAE`` or ``VQVAE2``.
     tx: the optax transform.
     example: an input batch to trace shapes with; for a conditional model a tuple
       ``(images, labels)``.
-    ema_codebook: VQ-VAE only: learn the codebook by EMA (its parameter is then unused).
+    ema_codebook: VQ-VAE only: learn the codebooks by EMA (their parameters are then
+      unused).
 
   Returns:
     A state at step 0.
@@ -73,25 +77,50 @@ def create_vae_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
   params = model.init(init_key, *args)["params"]
   ema = None
   if ema_codebook:
-    num_codes, dim = params["codebook"]["embedding"].shape
-    ema = vq.init_ema_codebook(code_key, num_codes, dim)
+    shapes = [c.shape for c in model.apply({"params": params}, method="codebooks")]
+    keys = level_keys(code_key, len(shapes))
+    ema = tuple(vq.init_ema_codebook(k, *shape) for k, shape in zip(keys, shapes))
   return VAEState.create(apply_fn=model.apply, params=params, tx=tx,
                          key=jax.random.key_data(run_key), ema_codebook=ema)
 
 
-def vq_codebook(state: VAEState) -> Array:
-  """The codebook a VQ-VAE state quantizes with: the EMA one when it has one."""
+def level_keys(key: PRNGKey, num_levels: int) -> list[PRNGKey]:
+  """One key per VQ level; a single level keeps ``key`` itself (its runs and samples
+  stay those of the one-level code, bit for bit)."""
+  return list(jax.random.split(key, num_levels)) if num_levels > 1 else [key]
+
+
+def level_suffixes(num_levels: int) -> list[str]:
+  """Metric-name suffixes of a VQ-VAE's levels: ``['']``, or ``['_top', '_bottom']``."""
+  return [""] if num_levels == 1 else [f"_{name}" for name in vq2.LEVELS[-num_levels:]]
+
+
+def is_vq(params) -> bool:
+  """Whether parameters are a VQ model's (``VQVAE``, ``VQVAE2``: its ``codebook…``)."""
+  return any(name.startswith("codebook") for name in params)
+
+
+def vq_codebooks(state: VAEState) -> tuple[Array, ...]:
+  """The codebooks a VQ-VAE state quantizes with, one per level (top first): the EMA
+  ones when it has them."""
   if state.ema_codebook is not None:
-    return jnp.asarray(state.ema_codebook.codebook)
-  return state.apply_fn({"params": state.params}, method="codes")
+    return tuple(jnp.asarray(level.codebook) for level in state.ema_codebook)
+  return tuple(state.apply_fn({"params": state.params}, method="codebooks"))
+
+
+def vq_levels(state: VAEState, x: Array, *, axis_name: str | None = None
+              ) -> tuple[tuple[Array, vq.VQOutput], ...]:
+  """``((z_e, VQOutput), …)`` of images ``x`` at each level of a VQ-VAE state."""
+  return state.apply_fn({"params": state.params}, x, vq_codebooks(state),
+                        axis_name=axis_name, method="quantize")
 
 
 def reconstruct(state: VAEState, x: Array, y: Array | None = None):
   """``p(x | code(x))`` through the deterministic code, and the code indices.
 
-  Gaussian-latent models (VAE, AE, DAE) decode the posterior mean; a VQ-VAE (its
-  parameters hold a ``codebook``) decodes the nearest codes of its (EMA or learned)
-  codebook and also returns their indices (None otherwise).
+  Gaussian-latent models (VAE, AE, DAE) decode the posterior mean; a VQ-VAE decodes
+  the nearest codes of its (EMA or learned) codebooks and also returns their indices
+  (None otherwise).
 
   Args:
     state: a ``VAEState``.
@@ -99,13 +128,14 @@ def reconstruct(state: VAEState, x: Array, y: Array | None = None):
     y: ``(B,)`` labels for a conditional model, else None.
 
   Returns:
-    ``(distribution over (H, W, C) events, indices (B, h, w) or None)``.
+    ``(distribution over (H, W, C) events, indices or None)``; a VQ-VAE's indices
+    are a tuple with one (B, h, w) map per level (top first).
   """
   params = {"params": state.params}
-  if "codebook" in state.params:
-    z_e = state.apply_fn(params, x, method="encode")
-    out = vq.vector_quantize(z_e, vq_codebook(state))
-    return state.apply_fn(params, out.quantized, method="decode"), out.indices
+  if is_vq(state.params):
+    outs = [out for _, out in vq_levels(state, x)]
+    return (state.apply_fn(params, *(out.quantized for out in outs), method="decode"),
+            tuple(out.indices for out in outs))
   mean, _ = state.apply_fn(params, x, y, method="encode")
   return state.apply_fn(params, mean, y, method="decode"), None
 
@@ -168,19 +198,22 @@ def _gaussian_objective(params, state, x, y, keys, *, objective, beta, num_sampl
 
 
 def _vq_objective(params, state, x, *, commitment_cost, axis_name):
-  def apply(method, *args):
-    return state.apply_fn({"params": params}, *args, method=method)
-
-  z_e = apply("encode", x)
-  codebook = vq_codebook(state.replace(params=params))
-  vq_out = vq.vector_quantize(z_e, codebook, axis_name=axis_name)
-  ll = apply("decode", vq_out.quantized).log_prob(x)
-  loss = -ll.mean() + commitment_cost * vq_out.commitment_loss
+  """(loss, (metrics, z_e per level, indices per level)) of a VQ-VAE, any number of
+  levels: the reconstruction term plus each level's codebook and commitment losses."""
+  levels = vq_levels(state.replace(params=params), x, axis_name=axis_name)
+  outs = [out for _, out in levels]
+  ll = state.apply_fn({"params": params}, *(out.quantized for out in outs),
+                      method="decode").log_prob(x)
+  codebook_loss = sum(out.codebook_loss for out in outs)
+  commitment_loss = sum(out.commitment_loss for out in outs)
+  loss = -ll.mean() + commitment_cost * commitment_loss
   if state.ema_codebook is None:
-    loss = loss + vq_out.codebook_loss
-  metrics = {"reconstruction": ll.mean(), "codebook_loss": vq_out.codebook_loss,
-             "commitment_loss": vq_out.commitment_loss, "perplexity": vq_out.perplexity}
-  return loss, (metrics, z_e, vq_out.indices)
+    loss = loss + codebook_loss
+  metrics = {"reconstruction": ll.mean(), "codebook_loss": codebook_loss,
+             "commitment_loss": commitment_loss}
+  metrics |= {f"perplexity{name}": out.perplexity
+              for name, out in zip(level_suffixes(len(outs)), outs)}
+  return loss, (metrics, tuple(z for z, _ in levels), tuple(out.indices for out in outs))
 
 
 def vae_train_step(
@@ -245,8 +278,9 @@ def vae_train_step(
     grads = lax.pmean(grads, axis_name)
   new_state = state.apply_gradients(grads=grads)
   if state.ema_codebook is not None:
-    new_state = new_state.replace(ema_codebook=vq.ema_codebook_update(
-        state.ema_codebook, z_e, indices, decay=ema_decay, axis_name=axis_name))
+    new_state = new_state.replace(ema_codebook=tuple(
+        vq.ema_codebook_update(level, z, i, decay=ema_decay, axis_name=axis_name)
+        for level, z, i in zip(state.ema_codebook, z_e, indices)))
   metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads),
              "param_norm": optax.tree.norm(new_state.params)}
   if axis_name is not None:

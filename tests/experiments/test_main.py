@@ -119,6 +119,28 @@ def test_a_vq_vae_prior_learns_the_code_maps_and_samples_images(tmp_path, npz_di
   assert {"fid", "precision"} <= set(summary)  # Scored as images of Fashion-MNIST.
 
 
+def test_vqvae2_priors_top_then_bottom_sample_the_hierarchy(tmp_path, npz_dir, vqvae2_run, run):
+  vqvae = f"--config.data.vqvae_workdir={vqvae2_run[0]}"
+  top = tmp_path / "top"
+  run(top, f"{CONFIGS / 'pixelcnn.py'}:tiny,vq2_top", npz_dir, vqvae)
+  summary = json.loads((top / "summary.json").read_text())
+  # 7x7 top maps of 16 codes: a fresh prior is near uniform, 49 log 16; no images.
+  assert 0.5 * 49 * np.log(16) < summary["test_nll"] < 1.5 * 49 * np.log(16), summary
+  assert "num_samples" not in summary and not (top / "samples.npz").exists()
+
+  bottom = tmp_path / "bottom"
+  run(bottom, f"{CONFIGS / 'pixelcnn.py'}:tiny,vq2_bottom", npz_dir, vqvae,
+      f"--config.data.top_prior_workdir={top}")
+  summary = json.loads((bottom / "summary.json").read_text())
+  # 14x14 bottom maps given the top map: near uniform too, 196 log 16.
+  assert 0.5 * 196 * np.log(16) < summary["test_nll"] < 1.5 * 196 * np.log(16), summary
+  samples = np.load(bottom / "samples.npz")["samples"]  # Top → bottom → decoder: images.
+  assert samples.shape == (8, 28, 28, 1) and samples.dtype == np.uint8
+  assert {"samples_0000004.png", "completions_0000004.png", "resampled_0000004.png"} <= {
+      p.name for p in (bottom / "figures").iterdir()}
+  assert {"fid", "precision"} <= set(summary)
+
+
 def test_image_flow_trains_on_dequantized_mnist_and_writes_everything(tmp_path, npz_dir, run):
   workdir = tmp_path / "run"
   proc = run(workdir, f"{CONFIGS / 'flow_images.py'}:tiny,glow", npz_dir)

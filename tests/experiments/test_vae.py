@@ -50,15 +50,21 @@ def test_variants_write_their_figures(tmp_path, npz_dir, variant, figures, has_n
     assert summary["num_test_examples"] == 32
 
 
-def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir, run):
+@pytest.mark.parametrize("variant,levels", [("tiny,ema", [""]),
+                                            ("tiny,ema,vq2", ["_top", "_bottom"])])
+def test_vqvae_writes_codebook_usage_and_resumes(tmp_path, npz_dir, run, variant, levels):
   workdir = tmp_path / "vq"
-  config = f"{CONFIGS / 'vqvae_fashion_mnist.py'}:tiny,ema"
+  config = f"{CONFIGS / 'vqvae_fashion_mnist.py'}:{variant}"
   run(workdir, config, npz_dir, tmp_path / "tfds")
-  assert {"reconstructions_0000006.png", "codebook_usage_0000006.png"} <= {
+  assert {"reconstructions_0000006.png",
+          *(f"codebook_usage{name}_0000006.png" for name in levels)} <= {
       p.name for p in (workdir / "figures").iterdir()}
   summary = json.loads((workdir / "summary.json").read_text())
   assert 0 < summary["test_reconstruction_mse"] < 1
-  assert 1 <= summary["test_codebook_perplexity"] <= 16
+  for name in levels:
+    assert 1 <= summary[f"test_codebook_perplexity{name}"] <= 16
+  metrics = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+  assert any(f"train_perplexity{levels[-1]}" in m for m in metrics)
   proc = run(workdir, config, npz_dir, tmp_path / "tfds", "--config.training.num_steps=8")
   assert "Restored checkpoint at step 6" in proc.stderr
   assert json.loads((workdir / "summary.json").read_text())["step"] == 8

@@ -30,10 +30,10 @@ def test_vq_reconstruct_uses_the_ema_codebook():
   config = vqvae_fashion_mnist.get_config("tiny,ema")
   state = vae.init_state(config, data.dataset_info(config.data.name))
   params = {"params": state.params}
-  book = np.asarray(state.ema_codebook.codebook)
+  book = np.asarray(state.ema_codebook[0].codebook)
   assert not np.allclose(book, state.apply_fn(params, method="codes"))
   x = data.preprocess_images(jnp.asarray(_images(8)), config.data.preprocess)
-  out, indices = reconstruct(state, x)
+  out, (indices,) = reconstruct(state, x)
   z_e = np.asarray(state.apply_fn(params, x, method="encode"))
   nearest = np.square(z_e[..., None, :] - book).sum(-1).argmin(-1)
   np.testing.assert_array_equal(indices, nearest)
@@ -48,7 +48,7 @@ def test_evaluate_vqvae_reconstruction_error_and_perplexity():
   x = data.preprocess_images(jnp.asarray(images), config.data.preprocess)
   results = vae.evaluate(config, state, {"x": np.asarray(x)},
                          iwae_samples=config.eval.iwae_samples)
-  out, indices = reconstruct(state, x)
+  out, (indices,) = reconstruct(state, x)
   # Data scale 'unit' is already [0, 1]: the error is against the raw pixels / 255.
   mse = np.mean(np.square(np.clip(np.asarray(out.mean(), np.float64), 0, 1) - images / 255.0))
   assert results["test_reconstruction_mse"] == pytest.approx(mse, rel=1e-5)
@@ -57,6 +57,23 @@ def test_evaluate_vqvae_reconstruction_error_and_perplexity():
   assert results["test_codebook_perplexity"] == pytest.approx(np.exp(-(p * np.log(p)).sum()))
   assert 1.0 <= results["test_codebook_perplexity"] <= config.model.num_codes
   assert "test_nll_iwae" not in results and results["num_test_examples"] == 40
+
+
+def test_evaluate_vqvae2_reports_each_level_and_samples_uniform_codes():
+  config = _small_eval(vqvae_fashion_mnist.get_config("tiny,vq2"))
+  info = data.dataset_info(config.data.name)
+  state = vae.init_state(config, info)
+  x = data.preprocess_images(jnp.asarray(_images()), config.data.preprocess)
+  results = vae.evaluate(config, state, {"x": np.asarray(x)}, iwae_samples=1)
+  _, indices = reconstruct(state, x)
+  assert [i.shape for i in indices] == [(40, 7, 7), (40, 14, 14)]
+  for name, level in zip(("top", "bottom"), indices):
+    p = np.bincount(np.asarray(level).ravel()) / np.asarray(level).size
+    p = p[p > 0]
+    assert results[f"test_codebook_perplexity_{name}"] == pytest.approx(
+        np.exp(-(p * np.log(p)).sum()))
+  samples = vae.sampler(config, info)(state, jax.random.key(0), 6)
+  assert samples.shape == (6, 28, 28, 1) and samples.dtype == np.uint8
 
 
 def test_evaluate_logistic_vae_in_unit_scale_and_bits_per_dim():

@@ -12,6 +12,7 @@ import pytest
 from jgen import losses
 from jgen.models import VAE
 from jgen.models import VQVAE
+from jgen.models import VQVAE2
 from jgen.models import Codebook
 from jgen.models import MLPDecoder
 from jgen.models import MLPEncoder
@@ -35,10 +36,12 @@ def _vae_state(num_classes=0, tx=None):
   return create_vae_state(jax.random.key(0), model, tx or optax.adam(1e-2), example=example)
 
 
-def _vq_state(ema=False):
+def _vq_state(ema=False, levels=1):
   model = VQVAE(VQEncoder(embedding_dim=4, features=8, num_residual_blocks=1),
                 VQDecoder(SHAPE, features=8, num_residual_blocks=1),
                 Codebook(num_codes=16, dim=4))
+  if levels == 2:
+    model = VQVAE2(SHAPE, num_codes=16, embedding_dim=4, features=8, num_residual_blocks=1)
   return create_vae_state(jax.random.key(0), model, optax.adam(1e-2), example=_images(),
                           ema_codebook=ema)
 
@@ -96,19 +99,43 @@ def test_conditional_vae_uses_the_labels():
   assert m0["loss"] != m1["loss"]
 
 
+@pytest.mark.parametrize("levels,names", [(1, ["codebook"]),
+                                          (2, ["codebook_top", "codebook_bottom"])])
 @pytest.mark.parametrize("ema", [False, True])
-def test_vqvae_step(ema):
-  state = _vq_state(ema)
+def test_vqvae_step(ema, levels, names):
+  state = _vq_state(ema, levels)
   new, metrics = _step(objective="vqvae")(state, {"x": _images()})
-  assert 1.0 <= metrics["perplexity"] <= 16.0
-  if ema:
-    # The EMA codebook moved; the (unused) codebook parameter got no gradient.
-    assert not np.array_equal(new.ema_codebook.codebook, state.ema_codebook.codebook)
-    np.testing.assert_array_equal(new.params["codebook"]["embedding"],
-                                  state.params["codebook"]["embedding"])
-  else:
-    assert not np.array_equal(new.params["codebook"]["embedding"],
-                              state.params["codebook"]["embedding"])
+  suffixes = [""] if levels == 1 else ["_top", "_bottom"]
+  for suffix in suffixes:
+    assert 1.0 <= metrics[f"perplexity{suffix}"] <= 16.0
+  for i, name in enumerate(names):
+    old, updated = (s.params[name]["embedding"] for s in (state, new))
+    if ema:
+      # Each level's EMA codebook moved; its (unused) parameter got no gradient.
+      assert not np.array_equal(new.ema_codebook[i].codebook, state.ema_codebook[i].codebook)
+      np.testing.assert_array_equal(updated, old)
+    else:
+      assert not np.array_equal(updated, old)
+
+
+def test_vqvae2_loss_sums_both_levels_and_trains_the_top_through_the_bottom():
+  state = _vq_state(levels=2)
+  x = _images()
+  _, metrics = _step(objective="vqvae", commitment_cost=0.25)(state, {"x": x})
+  params = {"params": state.params}
+  books = state.apply_fn(params, method="codebooks")
+  (_, top), (_, bottom) = state.apply_fn(params, x, books, method="quantize")
+  ll = state.apply_fn(params, top.quantized, bottom.quantized, method="decode").log_prob(x)
+  expected = (-ll.mean() + top.codebook_loss + bottom.codebook_loss
+              + 0.25 * (top.commitment_loss + bottom.commitment_loss))
+  np.testing.assert_allclose(metrics["loss"], expected, rtol=1e-5)
+
+  # The bottom level's commitment loss reaches the top encoder: the bottom encoding
+  # reads the (straight-through) quantized top level.
+  def bottom_commitment(p):
+    return state.apply_fn({"params": p}, x, books, method="quantize")[1][1].commitment_loss
+  grads = jax.grad(bottom_commitment)(state.params)
+  assert optax.tree.norm(grads["down_top"]) > 0 and optax.tree.norm(grads["pre_top"]) > 0
 
 
 def test_no_retrace_and_bad_objective():
@@ -128,14 +155,18 @@ _PMAP_CODE = """
 import json
 import functools
 import jax, jax.numpy as jnp, numpy as np, optax
-from jgen.models import VAE, MLPDecoder, MLPEncoder
+from jgen.models import VAE, VQVAE2, MLPDecoder, MLPEncoder
 from jgen.train import parallel
 from jgen.train.vae_step import create_vae_state, vae_train_step
 
 SHAPE = (8, 8, 1)
 x = jnp.asarray(np.random.default_rng(0).integers(0, 2, (16, *SHAPE)), jnp.float32)
-model = VAE(MLPEncoder(latent_dim=3, hidden=(16,)), MLPDecoder(SHAPE, hidden=(16,)))
-state = create_vae_state(jax.random.key(0), model, optax.adam(1e-2), example=x)
+if {objective!r} == "vqvae":  # Both levels, EMA codebooks updated from the global batch.
+  model = VQVAE2(SHAPE, num_codes=8, embedding_dim=4, features=8, num_residual_blocks=1)
+else:
+  model = VAE(MLPEncoder(latent_dim=3, hidden=(16,)), MLPDecoder(SHAPE, hidden=(16,)))
+state = create_vae_state(jax.random.key(0), model, optax.adam(1e-2), example=x,
+                         ema_codebook={objective!r} == "vqvae")
 step = functools.partial(vae_train_step, objective={objective!r})
 single = state
 for _ in range(3):
@@ -146,11 +177,12 @@ for _ in range(3):
   rstate, _ = p_step(rstate, {{"x": x.reshape(8, 2, *SHAPE)}})
 pmapped = parallel.unreplicate(rstate)
 diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-           for a, b in zip(jax.tree.leaves(single.params), jax.tree.leaves(pmapped.params)))
+           for a, b in zip(jax.tree.leaves((single.params, single.ema_codebook)),
+                           jax.tree.leaves((pmapped.params, pmapped.ema_codebook))))
 print(json.dumps({{"diff": diff}}))
 """
 
 
-@pytest.mark.parametrize("objective", ["vae", "dae"])
+@pytest.mark.parametrize("objective", ["vae", "dae", "vqvae"])
 def test_pmap_over_8_devices_equals_single_device(run_on_fake_devices, objective):
   assert run_on_fake_devices(_PMAP_CODE.format(objective=objective))["diff"] < 1e-5
