@@ -18,8 +18,9 @@ gated PixelCNN over the code maps of a trained VQ-VAE (Fashion-MNIST by default;
 ``vqvae_fashion_mnist.py``), whose samples are decoded to images; ``vq2_top`` and
 ``vq2_bottom``: the two priors of a VQ-VAE-2 (``vqvae_fashion_mnist.py:vq2``; Razavi et
 al. 2019): the 7×7 top maps, then the 14×14 bottom maps given the top map
-(``--config.data.top_prior_workdir`` names the top prior's run; the bottom run's samples
-are top prior → bottom prior → decoder); ``tiny`` for tests.
+(``--config.data.top_prior_workdir`` names the top prior's run; the bottom prior reads the
+top map through a 3-block conditioning stack; its samples are top prior → bottom prior →
+decoder); ``tiny`` for tests.
 The models are CPU-sized; the README gives the measured NLL, steps and minutes on 2
 CPU cores. Samples come from the cached samplers.
 """
@@ -112,6 +113,8 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
       config.model.pixelcnn = ml_collections.ConfigDict(pixelcnn)
       config.data.name = "fashion_mnist"
       config.data.vq_level = {"vq2_top": "top", "vq2_bottom": "bottom"}.get(name, "")
+      if name == "vq2_bottom":  # VQ-VAE-2's conditioning stack over the whole top map.
+        config.model.pixelcnn.condition_layers = 3
       config.optim.lr = 3e-4
     elif name != "tiny":
       raise ValueError(f"Unknown config variant {name!r}; valid: {', '.join(MODELS)}, "

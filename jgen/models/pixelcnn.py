@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 
 from jgen.distributions.base import Distribution
+from jgen.models._common import ResidualBlock
 from jgen.models.autoregressive_image import OUTPUTS
 from jgen.models.autoregressive_image import _Autoregressive
 from jgen.models.autoregressive_image import _draw
@@ -160,7 +161,13 @@ class GatedPixelCNN(_Autoregressive):
   a map ``(N, h, w)`` of classes (VQ-VAE-2's top codes for its bottom prior), the
   location-dependent bias of the paper's eq. 5, ``e_y(i, j) = E_l[y(⌊i·h/H⌋, ⌊j·w/W⌋)]``
   (each layer's embedding ``E_l`` read at the nearest condition cell, i.e. a 1×1
-  convolution of the one-hot map upsampled to ``H × W``). The horizontal stack's layers
+  convolution of the one-hot map upsampled to ``H × W``). With ``condition_layers > 0``
+  the map first goes through a conditioning stack, as VQ-VAE-2's bottom prior does: an
+  ``F``-wide embedding and ``condition_layers`` unmasked residual blocks
+  (``x + Conv1×1(ReLU(Conv3×3(ReLU(x))))``) at the map's resolution, ``s = m(y)``; then
+  ``e_y(i, j) = W_l s(⌊i·h/H⌋, ⌊j·w/W⌋) + b_l``, so that each pixel's bias reads the map
+  far around its cell, rows below included (the map is given, not generated). The
+  horizontal stack's layers
   are channel-masked (mask B), so colour images keep the R→G→B order. The head reads
   ``ReLU(Σ skips)``.
 
@@ -177,6 +184,8 @@ class GatedPixelCNN(_Autoregressive):
     num_classes: classes for the conditional bias, 0 for an unconditional model.
     condition_shape: ``()`` for one label per image, or ``(h, w)`` (dividing ``(H, W)``)
       for a map of labels per image.
+    condition_layers: residual blocks of the conditioning stack over a label map (0:
+      each layer embeds the label of its pixel's cell only).
     output, num_mixtures, num_categories, embed_dim, head_hidden: as `PixelCNN`.
   """
 
@@ -186,6 +195,7 @@ class GatedPixelCNN(_Autoregressive):
   layer_kernel_size: int = 3
   num_classes: int = 0
   condition_shape: Sequence[int] = ()
+  condition_layers: int = 0
 
   def _radius(self, layer: int) -> int:
     return (self.kernel_size if layer == 0 else self.layer_kernel_size) // 2
@@ -200,17 +210,36 @@ class GatedPixelCNN(_Autoregressive):
                     for layer, r in enumerate(radii)]
     self.skips = [MaskedConv2D(f, 1, "B", c) for _ in radii]
     self.h_outs = [MaskedConv2D(f, 1, "B", c) for _ in radii]
-    if self.num_classes:
+    if self.num_classes and self._stacked:
+      self.condition_embedding = nn.Embed(self.num_classes, f)
+      self.condition_stack = [ResidualBlock(f) for _ in range(self.condition_layers)]
+      self.class_biases = [nn.Dense(4 * f) for _ in radii]
+    elif self.num_classes:
       self.class_biases = [nn.Embed(self.num_classes, 4 * f) for _ in radii]
     self.embedding = self._make_embedding()
     self.head = self._head()
 
-  def _biases(self, layer, labels):
-    """The class biases ``(e_v, e_h)`` of ``layer``: ``(N, 1, 1, 2F)`` each for one label
-    per image, ``(N, H, W, 2F)`` for a label map, or zeros."""
+  @property
+  def _stacked(self) -> bool:
+    return bool(self.condition_shape) and self.condition_layers > 0
+
+  def _condition(self, labels):
+    """What every layer's bias reads: the labels, or the conditioning stack's features
+    of a label map ``s = m(y)`` (N, h, w, F), computed once per pass."""
+    if not self._stacked or labels is None:
+      return labels
+    s = self.condition_embedding(jnp.asarray(labels, jnp.int32))
+    for block in self.condition_stack:
+      s = block(s)
+    return nn.relu(s)
+
+  def _biases(self, layer, cond):
+    """The class biases ``(e_v, e_h)`` of ``layer`` from ``_condition(labels)``:
+    ``(N, 1, 1, 2F)`` each for one label per image, ``(N, H, W, 2F)`` for a label map,
+    or zeros."""
     if not self.num_classes:
       return 0.0, 0.0
-    e = self.class_biases[layer](jnp.asarray(labels, jnp.int32))
+    e = self.class_biases[layer](cond if self._stacked else jnp.asarray(cond, jnp.int32))
     if self.condition_shape:
       (height, width), (h, w) = self.event_shape[:2], self.condition_shape
       e = jnp.repeat(jnp.repeat(e, height // h, axis=1), width // w, axis=2)
@@ -223,6 +252,9 @@ class GatedPixelCNN(_Autoregressive):
     if self.condition_shape and not self.num_classes:
       raise ValueError(f"condition_shape={tuple(self.condition_shape)} needs num_classes > 0 "
                        "(the label map's classes).")
+    if self.condition_layers < 0 or (self.condition_layers and not self.condition_shape):
+      raise ValueError(f"condition_layers={self.condition_layers} must be ≥ 0, and > 0 only "
+                       "with a label map (condition_shape).")
     if labels is None:
       return x
     want = (x.shape[0], *self.condition_shape)
@@ -234,13 +266,13 @@ class GatedPixelCNN(_Autoregressive):
                        f"image's (H, W) = {tuple(self.event_shape[:2])}.")
     return x
 
-  def _links(self, x, labels):
+  def _links(self, x, cond):
     """The vertical stack: each layer's link into the horizontal one, ``(N, H, W, 2F)``."""
     v, links = x, []
     for layer in range(self.num_layers):
       v_pre = self.v_convs[layer](v)
       links.append(self.links[layer](jnp.pad(v_pre, ((0, 0), (1, 0), (0, 0), (0, 0)))[:, :-1]))
-      v = _gate(v_pre + self._biases(layer, labels)[0], 1)  # Rows above: no channel order.
+      v = _gate(v_pre + self._biases(layer, cond)[0], 1)  # Rows above: no channel order.
     return links
 
   def _horizontal(self, layer, h_pre, h, e_h):
@@ -253,22 +285,24 @@ class GatedPixelCNN(_Autoregressive):
   def __call__(self, x: ArrayLike, labels: ArrayLike | None = None) -> Distribution:
     """The conditionals of every sub-pixel of ``x`` (B, H, W, C), given ``labels`` (B,)."""
     x = self._embed(self._validate(x, labels))
+    cond = self._condition(labels)
     h, skip = x, 0.0
-    for layer, link in enumerate(self._links(x, labels)):
+    for layer, link in enumerate(self._links(x, cond)):
       h, s = self._horizontal(layer, self.h_convs[layer](h) + link, h,
-                              self._biases(layer, labels)[1])
+                              self._biases(layer, cond)[1])
       skip = skip + s
     return self.head(skip)
 
   def _cached_sampler(self, key, x, labels, start):
     n, (height, width, c), f = x.shape[0], self.event_shape, self.features
     radii = [self._radius(layer) for layer in range(self.num_layers)]
+    cond = self._condition(labels)  # The conditioning stack once, not once per row.
 
     def row(i, x):
       links = [jax.lax.dynamic_index_in_dim(lk, i, 1)
-               for lk in self._links(self._embed(x), labels)]
+               for lk in self._links(self._embed(x), cond)]
       # Each layer's horizontal class bias along row i: (N, 1, W, 2F), or (N, 1, 1, 2F).
-      e_h = [_at(self._biases(layer, labels)[1], i, 1) for layer in range(self.num_layers)]
+      e_h = [_at(self._biases(layer, cond)[1], i, 1) for layer in range(self.num_layers)]
       # Each layer's input along row i, padded on the left by its radius (layer 0: the
       # canvas row, its pad value embedding to zeros).
       bufs = [jnp.pad(jax.lax.dynamic_index_in_dim(x, i, 1), ((0, 0), (0, 0), (radii[0], 0),

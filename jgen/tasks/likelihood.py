@@ -75,8 +75,7 @@ BINARY_PREPROCESSING = ("binary", "dynamic_binarize", "static_binarize")
 
 def validate(config, info) -> None:
   check_choices({"model.arch": (config.model.arch, ARCHITECTURES)})
-  if config.data.get("vqvae_workdir", ""):
-    vq_prior.validate(config, info, PIXELCNNS)
+  vq_prior.validate(config, info, PIXELCNNS)  # A VQ-VAE prior's settings, if any.
   if is_flow(config):
     flow_kwargs(config, flow_builder(config, info))
     if not info.is_toy:
@@ -94,6 +93,10 @@ def validate(config, info) -> None:
     if not config.data.get("vqvae_workdir", ""):  # Code maps: checked above.
       check_choices({f"data.preprocess on {info.name}": (config.data.preprocess, kinds)})
     check_positive(config, "eval.batch_size", "eval.periodic_num_examples")
+    stack = config.model.pixelcnn.get("condition_layers", 0)
+    if stack and not vq_prior.is_bottom(config):
+      raise ValueError(f"model.pixelcnn.condition_layers={stack} is for a map of labels: a "
+                       "VQ-VAE-2 bottom prior's top codes (data.vq_level='bottom').")
     classes = config.model.pixelcnn.get("num_classes", 0)
     if classes and not info.has_labels:
       raise ValueError(f"model.pixelcnn.num_classes={classes}: {info.name} has no labels; a "

@@ -60,8 +60,9 @@ def image_figures(config, draw, *, interpolate: bool, complete=None, to_images=N
                   resample: bool = False):
   """``state -> {'samples', ...}``: sample grids, and a flow's latent interpolations.
 
-  ``complete(state, key, x, per_image, labels)``, if given, draws ``per_image`` bottom
-  halves for the top half of each of the model-data examples ``shown['x']`` (in their
+  ``complete(state, key, x, per_image, labels, rows)``, if given, draws ``per_image``
+  continuations below the first ``rows`` rows (the top half: completions) of each of
+  the model-data examples ``shown['x']`` (in their
   order, repeated); ``to_images(x, labels)`` maps model data to uint8 images (for a
   VQ-VAE prior: decodes the code maps); ``classes`` > 0 for a class-conditional model:
   its ``draw`` cycles through the classes, one column each; ``conditioned``: a model

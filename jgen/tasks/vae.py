@@ -70,6 +70,13 @@ def validate(config, info) -> None:
         f"model.arch={config.model.arch!r} does not fit loss.objective="
         f"{config.loss.objective!r}: the 'vqvae' objective goes with the 'vq' and 'vq2' "
         "archs.")
+  if is_vq(config) and config.model.conditional:
+    raise ValueError(f"model.conditional=True: model.arch={config.model.arch!r} is "
+                     "unconditional (a class-conditional VQ-VAE's prior would carry the "
+                     "label); use 'mlp' or 'conv' for a CVAE.")
+  if config.model.get("ema_codebook", False) and not is_vq(config):
+    raise ValueError(f"model.ema_codebook=True is for a VQ-VAE (model.arch one of "
+                     f"{VQ_ARCHITECTURES}); got model.arch={config.model.arch!r}.")
   if info.binary and config.data.preprocess != "binary":
     raise ValueError(f"{info.name} is already binary: use data.preprocess='binary'.")
   if config.model.likelihood == "bernoulli" and config.data.preprocess == "symmetric":

@@ -17,6 +17,7 @@ from jgen.models import interpolation_grid
 from jgen.models import latent_traversal
 from jgen.train import rng
 from jgen.train.vae_step import corrupt
+from jgen.train.vae_step import is_vq
 from jgen.train.vae_step import level_suffixes
 from jgen.train.vae_step import reconstruct
 
@@ -35,13 +36,13 @@ def make_figures(config, info, test):
   cfg = config
   x = test["x"][:16]
   y = test["label"][:16] if cfg.model.conditional else None
-  vq = cfg.model.arch in ("vq", "vq2")
 
   def pixels(images):
     return np.asarray(data.to_uint8(images, cfg.data.preprocess))
 
   def figures(state):
     params = {"params": state.params}
+    vq = is_vq(state.params)
     key = rng.stream_key(state.base_key, "figures")
 
     def decode(z, labels=None):

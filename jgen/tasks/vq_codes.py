@@ -32,7 +32,6 @@ from jgen.tasks import vae
 from jgen.train.checkpoint import restore_newest_state
 from jgen.train.summaries import read_config
 from jgen.train.vae_step import vq_codebooks
-from jgen.train.vae_step import vq_levels
 
 
 class CodeMaps(NamedTuple):
@@ -87,30 +86,34 @@ def load(workdir: str, batch_size: int = 500) -> CodeMaps:
                                  vae.init_state(config, info))
   except FileNotFoundError as e:
     raise ValueError(f"data.vqvae_workdir={workdir!r}: {e}") from e
-  codebooks = vq_codebooks(state)
+  # The weights and codebooks (not the optimizer's moments) on the device once, passed
+  # as arguments: closed over, they would be folded into the programs as constants.
+  params, codebooks = jax.device_put((state.params, vq_codebooks(state)))
+  apply = state.apply_fn
 
-  # The state is an argument, not constants folded into the compiled programs.
   @jax.jit
-  def encode_batch(state, images):
+  def encode_batch(params, codebooks, images):
     x = data.preprocess_images(images, config.data.preprocess)
-    return tuple(out.indices.astype(jnp.uint16)[..., None] for _, out in vq_levels(state, x))
+    levels = apply({"params": params}, x, codebooks, method="quantize")
+    return tuple(out.indices.astype(jnp.uint16)[..., None] for _, out in levels)
 
   @jax.jit
-  def decode_batch(state, codebooks, *codes):
+  def decode_batch(params, codebooks, *codes):
     z_q = [jnp.take(book, jnp.asarray(c, jnp.int32)[..., 0], axis=0)
            for book, c in zip(codebooks, codes)]
-    mean = state.apply_fn({"params": state.params}, *z_q, method="decode").mean()
+    mean = apply({"params": params}, *z_q, method="decode").mean()
     return data.to_uint8(mean, config.data.preprocess)
 
   def encode(images: np.ndarray) -> tuple[np.ndarray, ...]:
-    parts = [jax.device_get(encode_batch(state, images[i:i + batch_size]))
+    parts = [jax.device_get(encode_batch(params, codebooks, images[i:i + batch_size]))
              for i in range(0, len(images), batch_size)]
     return tuple(np.concatenate(level) for level in zip(*parts))
 
-  maps = jax.eval_shape(encode_batch, state, jax.ShapeDtypeStruct((1, *info.shape), np.uint8))
+  maps = jax.eval_shape(encode_batch, params, codebooks,
+                        jax.ShapeDtypeStruct((1, *info.shape), np.uint8))
   return CodeMaps(shapes=tuple(m.shape[1:] for m in maps),
                   num_codes=int(codebooks[0].shape[0]), dataset=config.data.name,
-                  encode=encode, decode=functools.partial(decode_batch, state, codebooks))
+                  encode=encode, decode=functools.partial(decode_batch, params, codebooks))
 
 
 __all__ = ["CodeMaps", "load"]

@@ -64,7 +64,19 @@ def draws_images(config) -> bool:
 
 
 def validate(config, info, pixelcnns) -> None:
-  """Checks a prior's config (``pixelcnns``: the architectures it may use)."""
+  """Checks a prior's config (``pixelcnns``: the architectures it may use).
+
+  Raises:
+    ValueError: naming the bad value: a level that does not fit the VQ-VAE, a bottom
+      prior without a trained top prior (or with one of another VQ-VAE), a model that
+      cannot read a label map.
+  """
+  if not config.data.get("vqvae_workdir", ""):
+    for name in ("vq_level", "top_prior_workdir"):
+      if config.data.get(name, ""):
+        raise ValueError(f"data.{name}={config.data[name]!r} is for a VQ-VAE prior: set "
+                         "data.vqvae_workdir too.")
+    return
   if config.model.arch not in pixelcnns:
     raise ValueError(f"data.vqvae_workdir is set: a VQ-VAE prior is a PixelCNN-family model, "
                      f"model.arch one of {tuple(pixelcnns)}; got {config.model.arch!r}.")
@@ -91,19 +103,27 @@ def validate(config, info, pixelcnns) -> None:
   if config.model.arch != "gated_pixelcnn":
     raise ValueError(f"data.vq_level='bottom' reads the top map as a map of labels, which "
                      f"model.arch='gated_pixelcnn' offers; got {config.model.arch!r}.")
-  if config.model.pixelcnn.get("num_classes", 0):
+  if "num_classes" in config.model.pixelcnn:
     raise ValueError(f"model.pixelcnn.num_classes={config.model.pixelcnn.num_classes}: a "
-                     "bottom prior's labels are the top codes, set by the task; leave it 0.")
+                     "bottom prior's labels are the top codes, set by the task; leave it out.")
   if not top_workdir:
     raise ValueError("data.vq_level='bottom' needs data.top_prior_workdir: the workdir of the "
                      "top level's prior (data.vq_level='top'), which its samples start from.")
   top = top_config(top_workdir)
-  if (top.get("task") != "likelihood" or top.data.get("vq_level", "") != "top"
-      or top.data.get("vqvae_workdir", "") != config.data.vqvae_workdir):
+  same = os.path.realpath(top.data.get("vqvae_workdir", "") or "/nonexistent") == (
+      os.path.realpath(config.data.vqvae_workdir))
+  if top.get("task") != "likelihood" or top.data.get("vq_level", "") != "top" or not same:
     raise ValueError(f"data.top_prior_workdir={top_workdir!r} holds no top prior of "
                      f"data.vqvae_workdir={config.data.vqvae_workdir!r} (its task="
                      f"{top.get('task')!r}, data.vq_level={top.data.get('vq_level', '')!r}, "
                      f"data.vqvae_workdir={top.data.get('vqvae_workdir', '')!r}).")
+  if top.model.get("pixelcnn", {}).get("num_classes", 0):
+    raise ValueError(f"data.top_prior_workdir={top_workdir!r} holds a class-conditional top "
+                     "prior; the hierarchy samples its top maps unconditionally.")
+  checkpoints = os.path.join(top_workdir, "checkpoints")
+  if not os.path.isdir(checkpoints) or not any(n.isdigit() for n in os.listdir(checkpoints)):
+    raise ValueError(f"data.top_prior_workdir={top_workdir!r} holds no checkpoint yet: "
+                     "train the top prior first.")
 
 
 def top_config(workdir: str) -> ml_collections.ConfigDict:
@@ -125,41 +145,53 @@ def model_kwargs(config) -> dict:
 
 
 def arrays(config, images: np.ndarray, key: str) -> dict[str, np.ndarray]:
-  """The prior's data of uint8 images: ``{key: its level's maps}``, and for a bottom
-  prior ``'label'``: the top maps (h, w) int32."""
+  """The prior's data of uint8 images (N, H, W, C): ``{key: its level's maps}`` (N, h, w,
+  1) uint16, and for a bottom prior ``'label'``: the top maps (N, h/2, w/2) int32."""
   maps = code_maps(config).encode(images)
   out = {key: maps[_index(config)]}
   return out | ({"label": maps[0][..., 0].astype(np.int32)} if is_bottom(config) else {})
 
 
 def decoder(config):
-  """``(maps, labels) -> uint8 images``: a one-level map decoded, or a bottom map with
-  its top map (``labels``)."""
+  """``(maps, labels) -> uint8 images (N, H, W, C)``: one-level maps (N, h, w, 1) decoded,
+  or bottom maps (N, h, w, 1) with their top maps (``labels``, (N, h/2, w/2))."""
   decode = code_maps(config).decode
   if is_bottom(config):
     return lambda x, labels: decode(jnp.asarray(labels)[..., None], x)
   return lambda x, labels=None: decode(x)
 
 
+_TOP_STATES = {}  # Top prior workdir -> its restored state, once per process.
+
+
+def _top_state(workdir: str, init_state, info):
+  key = os.path.realpath(workdir)
+  if key not in _TOP_STATES:
+    top = top_config(workdir)
+    try:
+      _TOP_STATES[key] = restore_newest_state(os.path.join(workdir, "checkpoints"),
+                                              init_state(top, info))
+    except FileNotFoundError as e:
+      raise ValueError(f"data.top_prior_workdir={workdir!r}: {e}") from e
+  return _TOP_STATES[key]
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _sample_top(state, key, n):
+  x = state.apply_fn({"params": state.params}, key, n, None, method="sample")
+  return x[..., 0].astype(jnp.int32)
+
+
 def top_sampler(config, info, init_state):
   """``sample(key, n)``: top maps (n, h, w) int32 from ``data.top_prior_workdir``'s newest
-  checkpoint (``init_state(config, info)``: the likelihood task's state template).
+  checkpoint (``init_state(config, info)``: the likelihood task's state template),
+  restored at the first draw and kept for the process.
 
-  Raises:
-    ValueError: when the top prior's workdir holds no checkpoint.
+  Raises (at the first draw):
+    ValueError: when the top prior's workdir holds no checkpoint that restores.
   """
-  workdir = config.data.top_prior_workdir
-  top = top_config(workdir)
-  try:
-    state = restore_newest_state(os.path.join(workdir, "checkpoints"), init_state(top, info))
-  except FileNotFoundError as e:
-    raise ValueError(f"data.top_prior_workdir={workdir!r}: {e}") from e
-
-  @functools.partial(jax.jit, static_argnums=2)
-  def sample(state, key, n):
-    x = state.apply_fn({"params": state.params}, key, n, None, method="sample")
-    return x[..., 0].astype(jnp.int32)
-  return functools.partial(sample, state)
+  return lambda key, n: _sample_top(
+      _top_state(config.data.top_prior_workdir, init_state, info), key, n)
 
 
 __all__ = ["LEVELS", "arrays", "code_maps", "decoder", "draws_images", "is_bottom",

@@ -58,11 +58,16 @@ class Checkpointer:
         force=True,
     )
 
-  def restore_latest(self, target: PyTree) -> tuple[PyTree, dict[str, Any]] | None:
+  def restore_latest(self, target: PyTree, *, set_aside: bool = True
+                     ) -> tuple[PyTree, dict[str, Any]] | None:
     """Restores the newest checkpoint that reads back, or returns None if none does.
 
     Args:
       target: a state with the structure, shapes and dtypes to restore into.
+      set_aside: move a checkpoint that does not restore to ``corrupted-<step>/`` (a
+        run resuming in its own directory); False leaves the directory untouched (a
+        reader of another run's checkpoints, whose state may merely differ from
+        ``target``).
 
     Returns:
       ``(state, data_state)`` or None when the directory holds no usable checkpoint.
@@ -76,10 +81,11 @@ class Checkpointer:
                 state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()),
         )
       except Exception as e:  # pylint: disable=broad-except
-        self._set_aside(step)
-        logging.warning("Checkpoint at step %d in %s does not restore (%s: %s); moved it "
-                        "to corrupted-%d/ and trying the previous one.", step,
-                        self.directory, type(e).__name__, e, step)
+        if set_aside:
+          self._set_aside(step)
+        logging.warning("Checkpoint at step %d in %s does not restore (%s: %s); %s and "
+                        "trying the previous one.", step, self.directory, type(e).__name__,
+                        e, f"moved it to corrupted-{step}/" if set_aside else "left it")
         continue
       logging.info("Restored checkpoint at step %d from %s.", step, self.directory)
       return restored["state"], dict(restored["data"])
@@ -107,14 +113,15 @@ class Checkpointer:
 
 
 def restore_newest_state(directory: str | os.PathLike, target: PyTree) -> PyTree:
-  """The state of the newest good checkpoint in ``directory`` (e.g. to sample from).
+  """The state of the newest good checkpoint in ``directory`` (e.g. to sample from),
+  read only: a checkpoint that does not restore into ``target`` is left where it is.
 
   Raises:
     FileNotFoundError: when ``directory`` holds no checkpoint that restores.
   """
   ckpt = Checkpointer(directory)
   try:
-    restored = ckpt.restore_latest(target)
+    restored = ckpt.restore_latest(target, set_aside=False)
   finally:
     ckpt.close()
   if restored is None:

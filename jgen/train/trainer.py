@@ -164,7 +164,9 @@ def sample(config: ml_collections.ConfigDict, workdir: str) -> np.ndarray:
   info = data.dataset_info(config.data.name)
   draw = _sampler(config, task, info)
   if draw is None:
-    raise ValueError(f"task={task.name!r} draws no samples for this config.")
+    raise ValueError(f"task={task.name!r} draws no samples for this config (a classifier; a "
+                     "VQ-VAE-2 top prior, whose maps decode only with a bottom map: sample "
+                     "the bottom prior's run, data.top_prior_workdir naming this one).")
   state = restore_state(config, workdir)
   return write_samples(config, task, info, workdir, state, draw)
 

@@ -1,6 +1,6 @@
 """The latent-variable-model state and train step: AE, DAE, VAE/CVAE, IWAE, VQ-VAE.
 
-One optimizer, one parameter tree (``jgen.models.VAE`` or ``VQVAE``), one pure step
+One optimizer, one parameter tree (``jgen.models.VAE``, ``VQVAE`` or ``VQVAE2``), one pure step
 ``vae_train_step(state, batch) -> (state, metrics)`` whose ``objective`` selects:
 
 - ``ae``: ``−log p(x | z = μ(x))``, a deterministic autoencoder;
@@ -44,8 +44,9 @@ class VAEState(train_state.TrainState):
   Attributes:
     key: raw ``uint32`` key data of the run's base key (``fold_in(key, step)`` per step).
     ema_codebook: for a VQ-VAE whose codebooks are learned by exponential moving
-      averages, a tuple of ``jgen.models.EMACodebookState``, one per level (``VQVAE``:
-      one; ``VQVAE2``: top, bottom); else None.
+      averages, its ``jgen.models.EMACodebookState`` (``VQVAE``), or a tuple of them
+      with one per level (``VQVAE2``: top, bottom); else None. (One level keeps the
+      bare state: checkpoints of one-level runs keep their structure.)
   """
 
   key: jax.Array
@@ -79,7 +80,7 @@ def create_vae_state(key: PRNGKey, model, tx: optax.GradientTransformation, *,
   if ema_codebook:
     shapes = [c.shape for c in model.apply({"params": params}, method="codebooks")]
     keys = level_keys(code_key, len(shapes))
-    ema = tuple(vq.init_ema_codebook(k, *shape) for k, shape in zip(keys, shapes))
+    ema = _pack([vq.init_ema_codebook(k, *shape) for k, shape in zip(keys, shapes)])
   return VAEState.create(apply_fn=model.apply, params=params, tx=tx,
                          key=jax.random.key_data(run_key), ema_codebook=ema)
 
@@ -88,6 +89,16 @@ def level_keys(key: PRNGKey, num_levels: int) -> list[PRNGKey]:
   """One key per VQ level; a single level keeps ``key`` itself (its runs and samples
   stay those of the one-level code, bit for bit)."""
   return list(jax.random.split(key, num_levels)) if num_levels > 1 else [key]
+
+
+def _levels(ema) -> tuple[vq.EMACodebookState, ...]:
+  """A state's EMA codebooks as a tuple, one per level."""
+  return (ema,) if isinstance(ema, vq.EMACodebookState) else tuple(ema)
+
+
+def _pack(levels):
+  """The stored form of per-level EMA codebooks: one level bare, several as a tuple."""
+  return levels[0] if len(levels) == 1 else tuple(levels)
 
 
 def level_suffixes(num_levels: int) -> list[str]:
@@ -104,13 +115,14 @@ def vq_codebooks(state: VAEState) -> tuple[Array, ...]:
   """The codebooks a VQ-VAE state quantizes with, one per level (top first): the EMA
   ones when it has them."""
   if state.ema_codebook is not None:
-    return tuple(jnp.asarray(level.codebook) for level in state.ema_codebook)
+    return tuple(jnp.asarray(level.codebook) for level in _levels(state.ema_codebook))
   return tuple(state.apply_fn({"params": state.params}, method="codebooks"))
 
 
 def vq_levels(state: VAEState, x: Array, *, axis_name: str | None = None
               ) -> tuple[tuple[Array, vq.VQOutput], ...]:
-  """``((z_e, VQOutput), …)`` of images ``x`` at each level of a VQ-VAE state."""
+  """``((z_e, VQOutput), …)`` of images ``x`` (B, H, W, C) at each level of a VQ-VAE
+  state, top first (``z_e`` (B, h, w, D) per level), with its (EMA or learned) codebooks."""
   return state.apply_fn({"params": state.params}, x, vq_codebooks(state),
                         axis_name=axis_name, method="quantize")
 
@@ -250,7 +262,9 @@ def vae_train_step(
 
   Returns:
     The new state and a flat dict of scalar metrics: ``loss``, the objective's parts
-    (``reconstruction``, ``kl``, ``elbo``, ``iwae_bound``, ``perplexity``, ...),
+    (``reconstruction``, ``kl``, ``elbo``, ``iwae_bound``; a VQ-VAE's ``codebook_loss``
+    and ``commitment_loss`` summed over its levels and each level's ``perplexity``, or
+    ``perplexity_top`` and ``perplexity_bottom``),
     ``grad_norm``, ``param_norm``.
 
   Raises:
@@ -278,9 +292,9 @@ def vae_train_step(
     grads = lax.pmean(grads, axis_name)
   new_state = state.apply_gradients(grads=grads)
   if state.ema_codebook is not None:
-    new_state = new_state.replace(ema_codebook=tuple(
+    new_state = new_state.replace(ema_codebook=_pack([
         vq.ema_codebook_update(level, z, i, decay=ema_decay, axis_name=axis_name)
-        for level, z, i in zip(state.ema_codebook, z_e, indices)))
+        for level, z, i in zip(_levels(state.ema_codebook), z_e, indices)]))
   metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads),
              "param_norm": optax.tree.norm(new_state.params)}
   if axis_name is not None:

@@ -239,6 +239,8 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
     (_gated, (4, 4, 1), dict(output="bernoulli", num_classes=3)),
     (_gated, (4, 4, 3), dict(output="logistic_mixture", num_mixtures=2, num_classes=3,
                              condition_shape=(2, 2))),
+    (_gated, (4, 4, 1), dict(output="categorical", num_categories=4, embed_dim=2,
+                             num_classes=3, condition_shape=(2, 2), condition_layers=1)),
     (_gated, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
     (_row_lstm, (5, 4, 1), dict(output="bernoulli")),
     (_row_lstm, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
@@ -247,7 +249,8 @@ def test_completion_keeps_the_given_sub_pixels(make, cached):
     (_diagonal, (3, 3, 3), dict(output="logistic_mixture", num_mixtures=2)),
     (_diagonal, (4, 3, 2), dict(output="categorical", num_categories=5, embed_dim=3)),
 ], ids=["pixelcnn", "pixelcnn-rgb-mixture", "pixelcnn-categorical", "gated",
-        "gated-rgb-mixture", "gated-classes", "gated-class-map", "gated-categorical", "row_lstm",
+        "gated-rgb-mixture", "gated-classes", "gated-class-map", "gated-class-map-stack",
+        "gated-categorical", "row_lstm",
         "row_lstm-rgb-mixture", "row_lstm-categorical", "diagonal_bilstm",
         "diagonal_bilstm-rgb-mixture", "diagonal_bilstm-categorical"])
 def test_cached_sampler_draws_the_reference_samples(make, shape, kw):
@@ -313,6 +316,32 @@ def test_a_label_map_conditions_each_pixel_on_its_cell_and_stays_causal_and_norm
   p = _perturbed(tiny.init(jax.random.key(2), images[:1], lab[:1]), scale=0.5)
   np.testing.assert_allclose(float(jax.nn.logsumexp(tiny.apply(p, images, lab).log_prob(
       images))), 0.0, atol=1e-5)
+
+
+def test_a_conditioning_stack_lets_every_pixel_read_the_whole_map_and_stays_causal():
+  shape, cells = (4, 4, 1), (2, 2)
+  model = _gated(shape, num_classes=3, condition_shape=cells, condition_layers=1)
+  x = jax.random.bernoulli(jax.random.key(0), 0.5, (1, *shape)).astype(jnp.float32)
+  labels = jnp.array([[[2, 0], [1, 2]]])
+  params = _perturbed(model.init(jax.random.key(1), x, labels))
+  logits = lambda lab: np.asarray(model.apply(params, x, lab).logits)[0, ..., 0]
+  # The last cell (rows 2-3, columns 2-3) moves the very first pixel's conditional: the
+  # map is given, so the stack reads it below and to the right as well.
+  moved = logits(labels.at[0, 1, 1].set(0)) != logits(labels)
+  assert moved[0, 0] and moved.all()
+  jac = _jacobian(model, shape, labels=labels)
+  order = _raster(shape)
+  assert np.all(jac[order[None, None, None] >= order[..., None, None, None]] == 0.0)
+  tiny = _gated((2, 2, 1), num_classes=3, condition_shape=(1, 2), condition_layers=2)
+  images = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=4))).reshape(-1, 2, 2, 1)
+  lab = jnp.broadcast_to(jnp.array([[[2, 1]]]), (16, 1, 2))
+  p = _perturbed(tiny.init(jax.random.key(2), images[:1], lab[:1]), scale=0.5)
+  np.testing.assert_allclose(float(jax.nn.logsumexp(tiny.apply(p, images, lab).log_prob(
+      images))), 0.0, atol=1e-5)
+  with pytest.raises(ValueError, match=r"condition_layers=2 must be ≥ 0, and > 0 only with "
+                                       r"a label map"):
+    _gated(shape, num_classes=3, condition_layers=2).init(jax.random.key(0), x,
+                                                          jnp.array([1]))
 
 
 def test_label_maps_of_the_wrong_shape_are_named():

@@ -30,7 +30,7 @@ def test_vq_reconstruct_uses_the_ema_codebook():
   config = vqvae_fashion_mnist.get_config("tiny,ema")
   state = vae.init_state(config, data.dataset_info(config.data.name))
   params = {"params": state.params}
-  book = np.asarray(state.ema_codebook[0].codebook)
+  book = np.asarray(state.ema_codebook.codebook)  # One level: the bare EMA state.
   assert not np.allclose(book, state.apply_fn(params, method="codes"))
   x = data.preprocess_images(jnp.asarray(_images(8)), config.data.preprocess)
   out, (indices,) = reconstruct(state, x)

@@ -2,6 +2,7 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 
@@ -19,9 +20,12 @@ def _config(variant, vqvae, **data):
   return config
 
 
-def _write_top_run(path, vqvae, level="top"):
+def _write_top_run(path, vqvae, level="top", checkpoint=True, **pixelcnn):
+  """A top prior's workdir as the bottom run's validation reads it: ``config.json`` and,
+  with ``checkpoint``, a (not restorable) step directory."""
   config = _config("vq2_top", vqvae, vq_level=level)
-  path.mkdir()
+  config.model.pixelcnn.update(pixelcnn)
+  (path / "checkpoints" / "7" if checkpoint else path).mkdir(parents=True)
   (path / "config.json").write_text(json.dumps(config.to_dict()))
   return str(path)
 
@@ -55,7 +59,15 @@ def test_bad_levels_and_top_priors_are_named(vqvae_run, vqvae2_run, tmp_path):
   one, two = vqvae_run[0], vqvae2_run[0]
   top = _write_top_run(tmp_path / "top", two)
   wrong = _write_top_run(tmp_path / "wrong", one, level="")
+  untrained = _write_top_run(tmp_path / "untrained", two, checkpoint=False)
+  conditional = _write_top_run(tmp_path / "conditional", two, num_classes=10)
   cases = [
+      (_config("pixelcnn", "", vq_level="top"),
+       "data.vq_level='top' is for a VQ-VAE prior: set data.vqvae_workdir too"),
+      (_config("vq2_bottom", two, top_prior_workdir=untrained),
+       "holds no checkpoint yet: train the top prior first"),
+      (_config("vq2_bottom", two, top_prior_workdir=conditional),
+       "holds a class-conditional top prior"),
       (_config("vq2_top", one), "data.vq_level='top' does not fit the 1-level VQ-VAE"),
       (_config("vq_prior", two), "data.vq_level='' does not fit the 2-level VQ-VAE"),
       (_config("vq2_top", two, vq_level="middle"), "data.vq_level='middle' is not valid"),
@@ -72,8 +84,11 @@ def test_bad_levels_and_top_priors_are_named(vqvae_run, vqvae2_run, tmp_path):
   cases.append((bottom_pixelcnn, "reads the top map as a map of labels, which "
                                  "model.arch='gated_pixelcnn' offers; got 'pixelcnn'"))
   labelled = _config("vq2_bottom", two, top_prior_workdir=top)
-  labelled.model.pixelcnn.num_classes = 10
+  labelled.model.pixelcnn.num_classes = 0
   cases.append((labelled, "a bottom prior's labels are the top codes, set by the task"))
+  stacked = _config("vq2_top", two)
+  stacked.model.pixelcnn.condition_layers = 2
+  cases.append((stacked, "model.pixelcnn.condition_layers=2 is for a map of labels"))
   for config, message in cases:
     with pytest.raises(ValueError) as error:
       trainer.validate_config(config)
@@ -81,8 +96,9 @@ def test_bad_levels_and_top_priors_are_named(vqvae_run, vqvae2_run, tmp_path):
   trainer.validate_config(_config("vq2_bottom", two, top_prior_workdir=top))  # Valid.
 
 
-def test_a_top_prior_without_a_checkpoint_is_a_clear_error(vqvae2_run, tmp_path):
+def test_a_top_prior_whose_checkpoint_does_not_restore_is_a_clear_error(vqvae2_run, tmp_path):
   config = _config("vq2_bottom", vqvae2_run[0],
                    top_prior_workdir=_write_top_run(tmp_path / "top", vqvae2_run[0]))
+  draw = vq_prior.top_sampler(config, None, likelihood.init_state)  # Restores lazily.
   with pytest.raises(ValueError, match="top_prior_workdir=.*No checkpoint in"):
-    vq_prior.top_sampler(config, None, likelihood.init_state)
+    draw(jax.random.key(0), 2)

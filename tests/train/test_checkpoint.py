@@ -6,10 +6,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
 from jgen.train.checkpoint import Checkpointer
+from jgen.train.checkpoint import restore_newest_state
 from jgen.train.gan_state import create_gan_state
 
 
@@ -64,3 +66,19 @@ def test_corrupted_newest_checkpoint_falls_back_to_the_previous(tmp_path):
 
 def test_empty_directory_restores_nothing(tmp_path):
   assert Checkpointer(tmp_path / "none").restore_latest(_state(0)) is None
+
+
+def test_reading_another_runs_checkpoints_never_moves_them(tmp_path):
+  ckpt = Checkpointer(tmp_path)
+  ckpt.save(3, jax.device_get(_state(3).replace(step=jnp.int32(3))), {"epoch": 0, "index": 3})
+  ckpt.wait_until_finished()
+  ckpt.close()
+  # A target of another structure (e.g. a newer state layout) does not restore …
+  other = create_gan_state(
+      jax.random.key(0), MLPGenerator(hidden=(8, 8)), MLPDiscriminator(hidden=(8,)),
+      optax.adam(1e-3), optax.adam(1e-3), latent_dim=3, data_shape=(2,), use_ema=True)
+  with pytest.raises(FileNotFoundError, match="No checkpoint in"):
+    restore_newest_state(tmp_path, other)
+  # … and the reader leaves it where it is.
+  assert (tmp_path / "3").is_dir() and not (tmp_path / "corrupted-3").exists()
+  assert int(restore_newest_state(tmp_path, _state(99)).step) == 3

@@ -13,6 +13,8 @@ from jgen import losses
 from jgen.models import VAE
 from jgen.models import VQVAE
 from jgen.models import VQVAE2
+from jgen.models import EMACodebookState
+from jgen.models import ema_codebook_update
 from jgen.models import Codebook
 from jgen.models import MLPDecoder
 from jgen.models import MLPEncoder
@@ -21,6 +23,7 @@ from jgen.models import VQEncoder
 from jgen.train.parallel import example_keys
 from jgen.train.vae_step import create_vae_state
 from jgen.train.vae_step import vae_train_step
+from jgen.train.vae_step import vq_codebooks
 
 SHAPE = (8, 8, 1)
 
@@ -108,27 +111,40 @@ def test_vqvae_step(ema, levels, names):
   suffixes = [""] if levels == 1 else ["_top", "_bottom"]
   for suffix in suffixes:
     assert 1.0 <= metrics[f"perplexity{suffix}"] <= 16.0
-  for i, name in enumerate(names):
+  if ema and levels == 1:  # One level keeps the bare EMA state (checkpoints unchanged).
+    assert isinstance(state.ema_codebook, EMACodebookState)
+  if ema:
+    # Each level's EMA codebook took exactly its own level's update.
+    books = [np.asarray(b) for b in vq_codebooks(state)]
+    quantized = state.apply_fn({"params": state.params}, _images(), books, method="quantize")
+    old_levels = [state.ema_codebook] if levels == 1 else list(state.ema_codebook)
+    new_levels = [new.ema_codebook] if levels == 1 else list(new.ema_codebook)
+    for old, updated, (z, out) in zip(old_levels, new_levels, quantized, strict=True):
+      chex.assert_trees_all_close(updated, ema_codebook_update(old, z, out.indices),
+                                  rtol=1e-5, atol=1e-6)
+  for name in names:
     old, updated = (s.params[name]["embedding"] for s in (state, new))
-    if ema:
-      # Each level's EMA codebook moved; its (unused) parameter got no gradient.
-      assert not np.array_equal(new.ema_codebook[i].codebook, state.ema_codebook[i].codebook)
+    if ema:  # The (unused) codebook parameters got no gradient.
       np.testing.assert_array_equal(updated, old)
     else:
       assert not np.array_equal(updated, old)
 
 
-def test_vqvae2_loss_sums_both_levels_and_trains_the_top_through_the_bottom():
-  state = _vq_state(levels=2)
+@pytest.mark.parametrize("ema", [False, True])
+def test_vqvae2_loss_sums_both_levels_and_trains_the_top_through_the_bottom(ema):
+  state = _vq_state(ema=ema, levels=2)
   x = _images()
   _, metrics = _step(objective="vqvae", commitment_cost=0.25)(state, {"x": x})
   params = {"params": state.params}
-  books = state.apply_fn(params, method="codebooks")
+  books = vq_codebooks(state)
   (_, top), (_, bottom) = state.apply_fn(params, x, books, method="quantize")
   ll = state.apply_fn(params, top.quantized, bottom.quantized, method="decode").log_prob(x)
-  expected = (-ll.mean() + top.codebook_loss + bottom.codebook_loss
-              + 0.25 * (top.commitment_loss + bottom.commitment_loss))
+  # EMA codebooks: no codebook losses (the EMA updates move the codes).
+  codebook = 0.0 if ema else top.codebook_loss + bottom.codebook_loss
+  expected = -ll.mean() + codebook + 0.25 * (top.commitment_loss + bottom.commitment_loss)
   np.testing.assert_allclose(metrics["loss"], expected, rtol=1e-5)
+  if ema:
+    return
 
   # The bottom level's commitment loss reaches the top encoder: the bottom encoding
   # reads the (straight-through) quantized top level.
