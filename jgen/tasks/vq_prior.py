@@ -169,8 +169,9 @@ def _top_state(workdir: str, init_state, info):
   if key not in _TOP_STATES:
     top = top_config(workdir)
     try:
-      _TOP_STATES[key] = restore_newest_state(os.path.join(workdir, "checkpoints"),
-                                              init_state(top, info))
+      # On the device once: every draw would copy host arrays otherwise.
+      _TOP_STATES[key] = jax.device_put(restore_newest_state(
+          os.path.join(workdir, "checkpoints"), init_state(top, info)))
     except FileNotFoundError as e:
       raise ValueError(f"data.top_prior_workdir={workdir!r}: {e}") from e
   return _TOP_STATES[key]
