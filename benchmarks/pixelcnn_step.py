@@ -50,7 +50,9 @@ def _step_round(name: str):
   step, put, _ = parallel.data_parallel(likelihood.train_step(config, info))
   rng = np.random.default_rng(0)
   batch = config.data.batch_size
-  batches = [{"image": rng.integers(0, 2, (1, batch, *info.shape), dtype=np.uint8)}
+  devices = jax.local_device_count()  # the global batch split as the trainer splits it
+  batches = [{"image": rng.integers(0, 2, (devices, batch // devices, *info.shape),
+                                    dtype=np.uint8)}
              for _ in range(4)]
   compile_s = {}
 
@@ -60,7 +62,7 @@ def _step_round(name: str):
     return {"benchmark": "pixelcnn_train_step", "model": name, "framework": "jgen",
             "batch": batch, **timing, "compile_s": compile_s["s"],
             "examples_per_s": round(1000 * batch / timing["ms_per_step"], 1),
-            "backend": jax.default_backend(),
+            "backend": jax.default_backend(), "devices": devices,
             "xla_flags": common.XLA_FLAGS}
   return run_round
 
