@@ -33,6 +33,13 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.model.hidden = 128
   config.model.base_features = 64  # DCGAN only.
   config.model.use_subpixel = True  # DCGAN only.
+  # The GAN zoo's options of the DCGAN players (experiments/configs/gan_zoo.py).
+  config.model.conditional = False  # Class-conditional players (labelled datasets).
+  config.model.g_conditioning = "concat"  # 'concat' (one-hot z) or 'cbn'.
+  config.model.d_conditioning = "concat"  # 'concat' (label planes) or 'projection'.
+  config.model.g_spectral_norm = False
+  config.model.d_spectral_norm = False
+  config.model.attention_resolution = 0  # Self-attention at this feature-map size.
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = "non_saturating"

@@ -14,6 +14,8 @@ Metric names (``METRICS``) and what each reports:
 - ``inception_score``: ``inception_score``, ``inception_score_std`` (Salimans et al. 2016),
   with the feature network's softmax;
 - ``class_kl``: KL of the predicted-class histogram to uniform (mode collapse);
+- ``class_accuracy``: for samples with labels (conditional models), the fraction the
+  feature network's classifier assigns to the class they were drawn for;
 - ``precision_recall`` (k = 3), ``density_coverage`` (k = 5);
 - ``mmd_test``: kernel MMD permutation test, ``mmd2`` and ``mmd_p_value``;
 - ``c2st``: classifier two-sample test, ``c2st_accuracy`` and ``c2st_p_value``;
@@ -39,8 +41,9 @@ from jgen.metrics import two_sample
 from jgen.metrics.feature_networks import FeatureNetwork
 from jgen.typing import PRNGKey
 
+# Appended, never inserted: each metric's key is fold_in(key, its index).
 METRICS = ("fid", "kid", "inception_score", "class_kl", "precision_recall",
-           "density_coverage", "mmd_test", "c2st", "data_copying", "cas")
+           "density_coverage", "mmd_test", "c2st", "data_copying", "cas", "class_accuracy")
 # Cheap enough to run during training on a few thousand samples.
 PERIODIC_METRICS = ("fid", "class_kl")
 
@@ -129,8 +132,10 @@ def score_samples(samples: np.ndarray, reference: Reference, network: FeatureNet
     reference: the real data (`make_reference`) on the same network.
     network: the feature network.
     key: PRNG key (KID subsets, permutations, classifier initialisations).
-    metrics: names from ``METRICS``; ``cas`` is skipped when ``labels`` is None.
-    labels: class labels of the samples (conditional models), for ``cas``.
+    metrics: names from ``METRICS``; ``class_accuracy`` and ``cas`` are skipped when
+      ``labels`` is None.
+    labels: class labels of the samples (conditional models), for ``class_accuracy``
+      and ``cas``.
     two_sample_size: points per side in the two-sample tests (the bandwidth of the MMD
       test is chosen on a disjoint split of the same size).
     kid_subset_size: KID's subset size, capped at the smaller set.
@@ -153,6 +158,8 @@ def score_samples(samples: np.ndarray, reference: Reference, network: FeatureNet
     out |= classes.inception_score(logits)
   if "class_kl" in metrics:
     out["class_kl"] = classes.class_histogram_kl(logits)
+  if "class_accuracy" in metrics and labels is not None:
+    out["class_accuracy"] = float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
   if "precision_recall" in metrics:
     out |= prdc.precision_recall(real_features=real, generated_features=features)
   if "density_coverage" in metrics:

@@ -121,3 +121,33 @@ class SubPixelConvTranspose(nn.Module):
     if self.use_bias:
       y = y + self.param("bias", self.bias_init, (self.features,))
     return y
+
+
+def spectral_normalized(layer: nn.Module, update_stats: bool, enabled: bool = True,
+                        name: str | None = None) -> Callable[..., Array]:
+  """``layer``, or ``layer`` with spectrally normalised weights (`nn.SpectralNorm`).
+
+  Call inside a module's compact method. The power-iteration vector ``u`` and the
+  estimate ``σ`` live in the ``batch_stats`` collection (never seen by an optimizer)
+  and change only when ``update_stats`` (training steps; never when sampling or
+  evaluating). Every weight of ≥ 2 dimensions is divided by its largest singular value
+  (``W / σ(W)``, a conv kernel read as a ``(k_h·k_w·C_in, C_out)`` matrix); biases are
+  untouched. The layer's parameters keep their names either way.
+
+  Args:
+    layer: an unbound module (e.g. ``nn.Dense(128)``).
+    update_stats: take one power-iteration step and store it.
+    enabled: False returns ``layer`` unchanged.
+    name: the wrapper's name (None: automatic).
+
+  Returns:
+    A callable with ``layer``'s call signature.
+
+  References:
+    Miyato, Kataoka, Koyama, Yoshida. Spectral Normalization for Generative Adversarial
+    Networks. ICLR 2018. arXiv:1802.05957.
+  """
+  if not enabled:
+    return layer
+  wrapped = nn.SpectralNorm(layer, name=name)
+  return functools.partial(wrapped, update_stats=update_stats)

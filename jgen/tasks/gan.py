@@ -3,15 +3,19 @@
 Config (see ``experiments/configs/gan_ring8.py``): ``model.arch`` ``'mlp'`` for the 2-D
 toys or ``'dcgan'`` for images, ``loss.name`` any name of ``gan_loss_pair``,
 ``loss.n_critic`` batches per step (grouped here, so the loop sees one batch per
-step), Adam for both players, an optional generator EMA. Evaluation: mode coverage
-(VEEGAN/PacGAN protocol) on the toys; sample grids, scatter plots and latent
-interpolations as figures.
+step), Adam for both players, an optional generator EMA. The DCGAN players take the
+zoo's options (``experiments/configs/gan_zoo.py``): ``model.conditional`` with
+``model.g_conditioning`` / ``model.d_conditioning``, ``model.g_spectral_norm`` /
+``model.d_spectral_norm`` and ``model.attention_resolution``. Evaluation: mode
+coverage (VEEGAN/PacGAN protocol) on the toys; sample grids, scatter plots, latent
+interpolations and, for a conditional model, a grid of one row per class as figures.
 """
 
 import functools
 
 from absl import logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -20,8 +24,10 @@ from jgen.figures import image_grid
 from jgen.figures import scatter_plot
 from jgen.metrics import discriminator_two_sample_test
 from jgen.metrics import mode_coverage
+from jgen.models.dcgan import DISCRIMINATOR_CONDITIONING
 from jgen.models.dcgan import DCGANDiscriminator
 from jgen.models.dcgan import DCGANGenerator
+from jgen.models.dcgan import GENERATOR_CONDITIONING
 from jgen.models.latents import interpolation_grid
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
@@ -58,22 +64,60 @@ def validate(config, info) -> None:
   if not 0.0 <= config.training.ema_decay < 1.0:
     raise ValueError(
         f"training.ema_decay={config.training.ema_decay!r} must be in [0, 1) (0 disables).")
+  model = config.model
+  zoo = {"model.conditional": model.get("conditional", False),
+         "model.g_spectral_norm": model.get("g_spectral_norm", False),
+         "model.d_spectral_norm": model.get("d_spectral_norm", False),
+         "model.attention_resolution": model.get("attention_resolution", 0)}
+  if config.model.arch == "mlp" and any(zoo.values()):
+    used = [name for name, value in zoo.items() if value]
+    raise ValueError(f"{', '.join(used)}: options of the 'dcgan' players; model.arch='mlp' "
+                     "has none.")
+  if zoo["model.conditional"]:
+    if not info.has_labels:
+      raise ValueError(f"model.conditional=True needs class labels, and "
+                       f"data.name={config.data.name!r} has none.")
+    check_choices({"model.g_conditioning": (model.g_conditioning, GENERATOR_CONDITIONING),
+                   "model.d_conditioning": (model.d_conditioning,
+                                            DISCRIMINATOR_CONDITIONING)})
+  if config.model.arch == "dcgan":
+    generator, discriminator = _models(config, info)
+    labels = (np.zeros((2,), np.int32),) if zoo["model.conditional"] else ()
+    try:  # Shapes only: the modules check their options (e.g. the attention size).
+      jax.eval_shape(functools.partial(generator.init, train=False), jax.random.key(0),
+                     np.zeros((2, model.latent_dim), np.float32), *labels)
+      jax.eval_shape(functools.partial(discriminator.init, train=False), jax.random.key(0),
+                     np.zeros((2, *info.shape), np.float32), *labels)
+    except ValueError as e:  # Without JAX's trace frames.
+      raise ValueError(f"model: {e}") from None
 
 
-def _models(config, shape):
-  if config.model.arch == "mlp":
-    hidden = (config.model.hidden,) * 4
+def num_classes(config, info) -> int:
+  """The players' number of classes: the dataset's when conditional, else 0."""
+  return info.num_classes if config.model.get("conditional", False) else 0
+
+
+def _models(config, info):
+  shape, model = info.shape, config.model
+  if model.arch == "mlp":
+    hidden = (model.hidden,) * 4
     return MLPGenerator(data_dim=shape[-1], hidden=hidden), MLPDiscriminator(hidden=hidden)
+  classes, attention = num_classes(config, info), model.get("attention_resolution", 0)
   # Batch norm averages over the data-parallel axis: global-batch statistics.
   generator = DCGANGenerator(
-      image_size=shape[0], channels=shape[-1], base_features=config.model.base_features,
-      bn_axis_name=parallel.step_axis_name(), use_subpixel=config.model.use_subpixel)
-  return generator, DCGANDiscriminator(image_size=shape[0],
-                                       base_features=config.model.base_features)
+      image_size=shape[0], channels=shape[-1], base_features=model.base_features,
+      bn_axis_name=parallel.step_axis_name(), use_subpixel=model.use_subpixel,
+      num_classes=classes, conditioning=model.get("g_conditioning", "concat"),
+      spectral_norm=model.get("g_spectral_norm", False), attention_resolution=attention)
+  discriminator = DCGANDiscriminator(
+      image_size=shape[0], base_features=model.base_features, num_classes=classes,
+      conditioning=model.get("d_conditioning", "concat"),
+      spectral_norm=model.get("d_spectral_norm", False), attention_resolution=attention)
+  return generator, discriminator
 
 
 def init_state(config, info) -> GANState:
-  generator, discriminator = _models(config, info.shape)
+  generator, discriminator = _models(config, info)
 
   def adam(lr):
     return optax.adam(lr, b1=config.optim.b1, b2=config.optim.b2)
@@ -82,19 +126,20 @@ def init_state(config, info) -> GANState:
       jax.random.key(config.seed), generator, discriminator,
       adam(config.optim.g_lr), adam(config.optim.d_lr),
       latent_dim=config.model.latent_dim, data_shape=info.shape,
-      use_ema=config.training.ema_decay > 0)
+      use_ema=config.training.ema_decay > 0, num_classes=num_classes(config, info))
 
 
 def train_step(config, info):
   """``step(state, batch, axis_name)``; ``batch`` leaves are ``(n_critic, B, ...)``."""
-  del info
+  classes = num_classes(config, info)
 
   def step(state, batch, axis_name=None):
     real = (data.scale_to_symmetric(batch["image"]) if "image" in batch
             else batch["x"].astype(np.float32))
+    labels = batch["label"].astype(np.int32) if classes else None
     return gan_train_step(
-        state, real, loss=config.loss.name, latent_dim=config.model.latent_dim,
-        n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
+        state, real, labels, loss=config.loss.name, latent_dim=config.model.latent_dim,
+        num_classes=classes, n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
         clip_value=config.loss.clip_value, ema_decay=config.training.ema_decay,
         axis_name=axis_name)
   return step
@@ -105,31 +150,45 @@ def batches(config, iterator):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _eval_apply(g_apply, variables, z: Array) -> Array:
+def _eval_apply(g_apply, variables, z: Array, labels: Array | None = None) -> Array:
   # Module-level and keyed on the (static) apply function: compiled once per run.
-  return g_apply(variables, z, train=False)
+  if labels is None:
+    return g_apply(variables, z, train=False)
+  return g_apply(variables, z, labels, train=False)
 
 
 def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
-             chunk: int = 1000) -> np.ndarray:
-  """``num`` samples from the (EMA) generator in eval mode, in chunks; host float32."""
+             labels: np.ndarray | None = None, chunk: int = 1000) -> np.ndarray:
+  """``num`` samples from the (EMA) generator in eval mode, in chunks; host float32.
+
+  ``labels`` (``(num,)`` ints): the classes to draw, for a conditional generator.
+  """
   variables = state.generator_variables(ema=True)
   out = []
   for i, start in enumerate(range(0, num, chunk)):
     z = jax.random.normal(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim))
-    out.append(np.asarray(_eval_apply(state.g_apply, variables, z)))
+    y = None if labels is None else labels[start:start + chunk]
+    out.append(np.asarray(_eval_apply(state.g_apply, variables, z, y)))
   return np.concatenate(out)
 
 
+def sample_labels(config, info, num: int) -> np.ndarray | None:
+  """A conditional GAN's sample classes: ``0, 1, …, C−1, 0, 1, …``; None otherwise."""
+  classes = num_classes(config, info)
+  return (np.arange(num) % classes).astype(np.int32) if classes else None
+
+
 def sampler(config, info):
-  """``draw(state, key, num)``: uint8 NHWC images, or float32 points for a toy."""
+  """``draw(state, key, num)``: uint8 NHWC images, or float32 points for a toy; a
+  conditional model draws the classes of `sample_labels`."""
   def draw(state: GANState, key: PRNGKey, num: int) -> np.ndarray:
-    samples = generate(state, key, num, config.model.latent_dim)
+    samples = generate(state, key, num, config.model.latent_dim,
+                       sample_labels(config, info, num))
     return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
   return draw
 
 
-def _discriminator_test(config):
+def _discriminator_test(config, info):
   """The trained discriminator as a two-sample test statistic (images).
 
   Its scores on ``eval.discriminator_test_size`` held-out real images (the
@@ -138,16 +197,24 @@ def _discriminator_test(config):
   A small p-value: the discriminator still tells the generator's samples from real data.
   """
   n = config.eval.discriminator_test_size
-  real = data.scale_to_symmetric(load_arrays(config, config.eval.split)["image"][:n])
-  scores = jax.jit(lambda state, x: state.d_apply({"params": state.d_params}, x).ravel())
+  split = load_arrays(config, config.eval.split)
+  real = data.scale_to_symmetric(split["image"][:n])
+  classes = num_classes(config, info)
+  real_labels = split["label"][:n].astype(np.int32) if classes else None
+  fake_labels = sample_labels(config, info, real.shape[0])
+
+  @jax.jit
+  def scores(state, x, labels):
+    args = (x,) if labels is None else (x, labels)
+    return state.d_apply(state.discriminator_variables(), *args, train=False).ravel()
 
   def evaluate(state: GANState, final: bool):
     del final  # Cheap: the same test every time.
     key = _eval_key(state)
     fake = generate(state, jax.random.fold_in(key, 0), real.shape[0],
-                    config.model.latent_dim)
-    result = discriminator_two_sample_test(np.asarray(scores(state, real)),
-                                           np.asarray(scores(state, fake)),
+                    config.model.latent_dim, fake_labels)
+    result = discriminator_two_sample_test(np.asarray(scores(state, real, real_labels)),
+                                           np.asarray(scores(state, fake, fake_labels)),
                                            jax.random.fold_in(key, 1))
     return {"discriminator_test_statistic": float(result.statistic),
             "discriminator_test_p_value": float(result.p_value),
@@ -157,7 +224,8 @@ def _discriminator_test(config):
 
 def evaluators(config, info):
   if not info.is_toy:  # Sample-quality metrics come from the trainer (eval.sample_metrics).
-    return [_discriminator_test(config)] if config.eval.get("discriminator_test_size") else []
+    return ([_discriminator_test(config, info)] if config.eval.get("discriminator_test_size")
+            else [])
   modes, std = data.TOY_DATASETS[config.data.name]
 
   def coverage(state: GANState, final: bool):
@@ -192,20 +260,32 @@ def figures(config, info):
     return scatter
 
   draw = sampler(config, info)
+  classes = num_classes(config, info)
+
+  def pictures(variables, state, z, labels=None):
+    return np.asarray(data.inverse_scale_to_uint8(
+        _eval_apply(state.g_apply, variables, z, labels)))
 
   def images(state):
     key = rng.stream_key(state.base_key, "figures")
     out = {"samples": image_grid(draw(state, jax.random.fold_in(key, 0), 64))}
     z = jax.random.normal(jax.random.fold_in(key, 1), (2, 8, latent_dim))
     variables = state.generator_variables(ema=True)
+    # Conditional: row i interpolates within class i mod C.
+    rows = None if not classes else np.repeat(np.arange(8) % classes, 10).astype(np.int32)
     for method in ("linear", "slerp"):
       grid = interpolation_grid(z[0], z[1], 10, method=method).reshape(-1, latent_dim)
-      pictures = _eval_apply(state.g_apply, variables, grid)
-      out[f"interpolation_{method}"] = image_grid(
-          np.asarray(data.inverse_scale_to_uint8(pictures)), ncol=10)
+      out[f"interpolation_{method}"] = image_grid(pictures(variables, state, grid, rows),
+                                                  ncol=10)
+    if classes:  # One row per class, one latent per column: what the label controls.
+      z = jax.random.normal(jax.random.fold_in(key, 2), (10, latent_dim))
+      grid_labels = np.repeat(np.arange(classes), 10).astype(np.int32)
+      out["classes"] = image_grid(
+          pictures(variables, state, jnp.tile(z, (classes, 1)), grid_labels), ncol=10)
     return out
   return images
 
 
 TASK = Task(name="gan", validate=validate, init_state=init_state, train_step=train_step,
-            evaluators=evaluators, figures=figures, sampler=sampler, batches=batches)
+            evaluators=evaluators, figures=figures, sampler=sampler, batches=batches,
+            sample_labels=sample_labels)

@@ -1,5 +1,6 @@
 """Orbax checkpoints: save on a cadence, keep the last few, resume from the newest good one."""
 
+import dataclasses
 import os
 from typing import Any
 
@@ -72,14 +73,14 @@ class Checkpointer:
     Returns:
       ``(state, data_state)`` or None when the directory holds no usable checkpoint.
     """
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     for step in reversed(self.all_steps()):
       try:
-        restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()),
-        )
+        try:
+          restored = self._restore(step, target)
+        except Exception:  # pylint: disable=broad-except
+          restored = self._restore_earlier_layout(step, target)
+          if restored is None:
+            raise
       except Exception as e:  # pylint: disable=broad-except
         if set_aside:
           self._set_aside(step)
@@ -88,8 +89,38 @@ class Checkpointer:
                         e, f"moved it to corrupted-{step}/" if set_aside else "left it")
         continue
       logging.info("Restored checkpoint at step %d from %s.", step, self.directory)
-      return restored["state"], dict(restored["data"])
+      return restored
     return None
+
+  def _restore(self, step: int, target: PyTree) -> tuple[PyTree, dict[str, Any]]:
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
+    restored = self._manager.restore(
+        step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract),
+                                      data=ocp.args.JsonRestore()))
+    return restored["state"], dict(restored["data"])
+
+  def _restore_earlier_layout(self, step: int, target: PyTree
+                              ) -> tuple[PyTree, dict[str, Any]] | None:
+    """A checkpoint written before ``target``'s state class gained fields that hold no
+    arrays here (e.g. ``GANState.d_batch_stats`` of a discriminator without model
+    state): restores the fields it has and keeps the target's empty ones. None when
+    that is not the difference."""
+    if not dataclasses.is_dataclass(target):
+      return None
+    try:
+      saved = self._manager.item_metadata(step)["state"].tree
+    except Exception:  # pylint: disable=broad-except
+      return None
+    fields = {f.name: getattr(target, f.name) for f in dataclasses.fields(target)
+              if f.metadata.get("pytree_node", True)}
+    added = [name for name in fields if name not in saved]
+    if not added or any(jax.tree.leaves(fields[name]) for name in added):
+      return None
+    state, data_state = self._restore(
+        step, {name: value for name, value in fields.items() if name in saved})
+    logging.info("Checkpoint at step %d predates the state's fields %s (empty here).",
+                 step, added)
+    return target.replace(**state), data_state
 
   def _set_aside(self, step: int) -> None:
     # Renamed, not deleted (nothing saved is lost), so that the resumed run can

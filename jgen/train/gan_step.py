@@ -99,22 +99,44 @@ def _global_normal(key: PRNGKey, shape: tuple[int, ...], axis_name: str | None) 
   return lax.dynamic_slice_in_dim(full, idx * shape[0], shape[0])
 
 
-def _generate(state: GANState, g_params, z: Array):
-  """G(z) in training mode; returns the samples and the updated batch statistics."""
-  variables = {"params": g_params}
-  if state.g_batch_stats:
-    variables["batch_stats"] = state.g_batch_stats
-    fake, updates = state.g_apply(variables, z, train=True, mutable=["batch_stats"])
-    return fake, updates["batch_stats"]
-  return state.g_apply(variables, z, train=True), state.g_batch_stats
+def _global_labels(key: PRNGKey, batch_size: int, num_classes: int,
+                   axis_name: str | None) -> Array:
+  """This device's slice of uniform class labels drawn for the global batch (as latents)."""
+  if axis_name is None:
+    return jax.random.randint(key, (batch_size,), 0, num_classes)
+  n_dev, idx = lax.axis_size(axis_name), lax.axis_index(axis_name)
+  full = jax.random.randint(key, (batch_size * n_dev,), 0, num_classes)
+  return lax.dynamic_slice_in_dim(full, idx * batch_size, batch_size)
+
+
+def apply_player(apply_fn, params, batch_stats, x: Array, labels: Array | None,
+                 train: bool):
+  """A player's output and its model state after the call.
+
+  ``apply_fn({'params', 'batch_stats'}, x[, labels], train=train)``; in training
+  the ``batch_stats`` collection (batch-norm statistics, spectral-norm vectors) is
+  updated and returned, otherwise returned unchanged. A player without model state
+  (``batch_stats == {}``) is called with its params alone.
+  """
+  variables = {"params": params}
+  args = (x,) if labels is None else (x, labels)
+  if not batch_stats:
+    return apply_fn(variables, *args, train=train), batch_stats
+  variables["batch_stats"] = batch_stats
+  if not train:
+    return apply_fn(variables, *args, train=False), batch_stats
+  out, updates = apply_fn(variables, *args, train=True, mutable=["batch_stats"])
+  return out, updates["batch_stats"]
 
 
 def gan_train_step(
     state: GANState,
     batch: Array,
+    labels: Array | None = None,
     *,
     loss: str = "non_saturating",
     latent_dim: int,
+    num_classes: int = 0,
     n_critic: int = 1,
     gp_weight: float = 10.0,
     clip_value: float = 0.01,
@@ -129,6 +151,14 @@ def gan_train_step(
   2017). The generator update minimises ``L_G(D(G(z)))`` over G's parameters only,
   through the updated D, and updates batch-norm statistics and the EMA.
 
+  Class-conditional players (``num_classes > 0``) are called as ``G(z, y)`` and
+  ``D(x, y)``: real data with its labels, generated data with labels drawn
+  uniformly (for the global batch, like the latents). Each player's model state
+  (``batch_stats``: batch norm, spectral-norm vectors) is updated only by its own
+  training passes: D's by its passes in the discriminator updates (the pass on real
+  data; spectral norm computes the same vectors in both), never in the generator
+  update, where D runs with ``train=False``.
+
   Keys: ``fold_in(key, step)`` then one ``fold_in`` per use, so a resumed run replays
   the same random stream. Latents are drawn for the global batch and sliced per
   device, so a pmapped step equals the single-device step on the same global batch
@@ -138,8 +168,11 @@ def gan_train_step(
     state: the current ``GANState``.
     batch: real data already preprocessed, shape ``(n_critic, B, *data_shape)``:
       one batch per discriminator update (``B`` is the per-device batch under pmap).
+    labels: the real data's integer class labels ``(n_critic, B)``, for
+      conditional players; None otherwise.
     loss: a name accepted by ``gan_loss_pair``.
     latent_dim: size of the generator's latent vector.
+    num_classes: number of classes of conditional players (0: unconditional).
     n_critic: discriminator updates per generator update.
     gp_weight: λ of the WGAN-GP gradient penalty (``wgan_gp`` only).
     clip_value: weight-clipping bound (``wasserstein`` only).
@@ -156,65 +189,82 @@ def gan_train_step(
     ``g_param_norm``.
 
   Raises:
-    ValueError: for an unknown loss or a batch whose leading axis is not n_critic.
+    ValueError: for an unknown loss, a batch whose leading axis is not n_critic, or
+      labels that do not fit ``num_classes``.
   """
   pair = gan_loss_pair(loss)
   if batch.shape[0] != n_critic:
     raise ValueError(
         f"batch must have shape (n_critic={n_critic}, B, ...); got {batch.shape}.")
+  if (labels is None) != (num_classes == 0):
+    raise ValueError(f"num_classes={num_classes} needs labels of shape (n_critic, B), and "
+                     "unconditional players (num_classes=0) take none.")
   batch_size = batch.shape[1]
   step_key = rng.step_key(state.base_key, state.step)
 
+  def sample_labels(key):
+    return None if not num_classes else _global_labels(key, batch_size, num_classes,
+                                                        axis_name)
+
   # One generator pass serves the last discriminator update and the generator update
   # (as PyTorch's DCGAN example and TF-GAN do); its vjp gives G's gradient later.
-  z = _global_normal(
-      jax.random.fold_in(step_key, n_critic), (batch_size, latent_dim), axis_name)
+  g_key = jax.random.fold_in(step_key, n_critic)
+  z = _global_normal(g_key, (batch_size, latent_dim), axis_name)
+  g_labels = sample_labels(jax.random.fold_in(g_key, 1))
   g_fake, g_vjp, batch_stats = jax.vjp(
-      lambda p: _generate(state, p, z), state.g_params, has_aux=True)
+      lambda p: apply_player(state.g_apply, p, state.g_batch_stats, z, g_labels, True),
+      state.g_params, has_aux=True)
 
-  def d_update(carry, real, i):
-    d_params, d_opt_state = carry
+  def d_update(carry, real, real_labels, i):
+    d_params, d_opt_state, d_stats = carry
     key = jax.random.fold_in(step_key, i)
     if i == n_critic - 1:
-      fake = g_fake
+      fake, fake_labels = g_fake, g_labels
     else:  # Earlier critic updates draw their own samples; their BN stats are dropped.
       z_i = _global_normal(jax.random.fold_in(key, 0), (batch_size, latent_dim), axis_name)
-      fake, _ = _generate(state, state.g_params, z_i)
+      fake_labels = sample_labels(jax.random.fold_in(key, 2))
+      fake, _ = apply_player(state.g_apply, state.g_params, state.g_batch_stats, z_i,
+                             fake_labels, True)
     fake = lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
-      critic = functools.partial(state.d_apply, {"params": d_params})
-      real_out, fake_out = critic(real), critic(fake)
+      real_out, new_stats = apply_player(state.d_apply, d_params, d_stats, real,
+                                         real_labels, True)
+      fake_out, _ = apply_player(state.d_apply, d_params, d_stats, fake, fake_labels, True)
       d_loss = pair.discriminator(real_out, fake_out)
       aux = {"d_real": real_out.mean(), "d_fake": fake_out.mean()}
       if loss in _CLASSIFIER_LOSSES:
         aux["d_real_prob"] = jax.nn.sigmoid(real_out).mean()
         aux["d_fake_prob"] = jax.nn.sigmoid(fake_out).mean()
-      if loss == "wgan_gp":
+      if loss == "wgan_gp":  # Interpolates carry the real labels.
+        def critic(x):
+          return apply_player(state.d_apply, d_params, d_stats, x, real_labels, False)[0]
         gp = losses.gradient_penalty(critic, real, fake, jax.random.fold_in(key, 1))
         aux["gp"] = gp
         d_loss = d_loss + gp_weight * gp
-      return d_loss, aux
+      return d_loss, (aux, new_stats)
 
-    (d_loss, aux), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_params)
+    (d_loss, (aux, d_stats)), grads = jax.value_and_grad(d_loss_fn, has_aux=True)(d_params)
     grads = _pmean(grads, axis_name)
     updates, d_opt_state = state.d_tx.update(grads, d_opt_state, d_params)
     d_params = optax.apply_updates(d_params, updates)
     if loss == "wasserstein":
       d_params = jax.tree.map(lambda p: jnp.clip(p, -clip_value, clip_value), d_params)
     aux = {"d_loss": d_loss, "d_grad_norm": optax.tree.norm(grads), **aux}
-    return (d_params, d_opt_state), aux
+    return (d_params, d_opt_state, d_stats), aux
 
   # Unrolled rather than lax.scan: XLA:CPU runs convolutions inside a while loop on a
   # slow path (a DCGAN step took 25× longer), and n_critic is small.
-  carry = (state.d_params, state.d_opt_state)
-  for i in range(n_critic):
-    carry, d_metrics = d_update(carry, batch[i], i)  # Metrics: the last update's.
-  d_params, d_opt_state = carry
+  carry = (state.d_params, state.d_opt_state, state.d_batch_stats)
+  for i in range(n_critic):  # Metrics: the last update's.
+    carry, d_metrics = d_update(carry, batch[i], None if labels is None else labels[i], i)
+  d_params, d_opt_state, d_stats = carry
 
   # The generator update: through the updated D, back through the kept G pass.
-  g_loss, d_g_fake = jax.value_and_grad(
-      lambda fake: pair.generator(state.d_apply({"params": d_params}, fake)))(g_fake)
+  def g_loss_fn(fake):
+    return pair.generator(
+        apply_player(state.d_apply, d_params, d_stats, fake, g_labels, False)[0])
+  g_loss, d_g_fake = jax.value_and_grad(g_loss_fn)(g_fake)
   (g_grads,) = g_vjp(d_g_fake)
   g_grads = _pmean(g_grads, axis_name)
   updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
@@ -242,6 +292,7 @@ def gan_train_step(
       # With batch norm synchronised over the axis these already agree; the mean
       # keeps replicas identical even for a generator that does not synchronise.
       g_batch_stats=_pmean(batch_stats, axis_name),
+      d_batch_stats=_pmean(d_stats, axis_name),
       g_ema_params=ema,
   )
   return new_state, _pmean(metrics, axis_name)

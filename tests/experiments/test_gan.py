@@ -69,19 +69,23 @@ def test_non_finite_loss_stops_with_the_step_and_keeps_the_checkpoint(tmp_path, 
   assert not (workdir / "summary.json").exists()
 
 
-def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path, run):
+def _tiny_mnist(tmp_path):
+  """Flags for a random 64-image MNIST npz, built into a TFDS dir under tmp_path."""
   rng = np.random.default_rng(0)
   npz_dir = tmp_path / "npz"
-  npz_dir.mkdir()
+  npz_dir.mkdir(exist_ok=True)
   np.savez(npz_dir / "mnist.npz",
            x_train=rng.integers(0, 256, (64, 28, 28), dtype=np.uint8),
            y_train=rng.integers(0, 10, 64, dtype=np.uint8),
            x_test=rng.integers(0, 256, (16, 28, 28), dtype=np.uint8),
            y_test=rng.integers(0, 10, 16, dtype=np.uint8))
+  return f"--config.data.npz_dir={npz_dir}", f"--config.data.data_dir={tmp_path / 'tfds'}"
+
+
+def test_dcgan_on_a_tiny_offline_mnist_writes_image_artefacts(tmp_path, run):
   workdir = tmp_path / "dcgan"
   config = REPO / "experiments" / "configs" / "dcgan_mnist.py"
-  run(workdir, f"--config={config}:tiny", f"--config.data.npz_dir={npz_dir}",
-       f"--config.data.data_dir={tmp_path / 'tfds'}")
+  run(workdir, f"--config={config}:tiny", *_tiny_mnist(tmp_path))
   samples = np.load(workdir / "samples.npz")["samples"]
   assert samples.shape == (40, 28, 28, 1) and samples.dtype == np.uint8
   figures = {p.name for p in (workdir / "figures").iterdir()}
@@ -105,3 +109,30 @@ def test_missing_dataset_fails_with_one_clear_message(tmp_path, run):
   assert proc.returncode != 0
   assert "mnist" in proc.stderr and "npz" in proc.stderr
   assert "Traceback" not in proc.stderr
+
+
+ZOO = REPO / "experiments" / "configs" / "gan_zoo.py"
+
+
+def test_conditional_zoo_model_draws_classes_and_scores_them(tmp_path, run):
+  workdir = tmp_path / "cgan"
+  run(workdir, f"--config={ZOO}:cgan_projection,tiny", *_tiny_mnist(tmp_path))
+  archive = np.load(workdir / "samples.npz")
+  np.testing.assert_array_equal(archive["labels"], np.arange(40) % 10)
+  assert "classes_0000006.png" in {p.name for p in (workdir / "figures").iterdir()}
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert 0 <= summary["class_accuracy"] <= 1 and 0 <= summary["cas"] <= 1
+  assert 0 < summary["discriminator_test_p_value"] <= 1
+
+
+def test_spectral_norm_and_attention_run_resumes_exactly(tmp_path, run):
+  """SAGAN's spectral-norm vectors are checkpointed: 6 + 2 steps == 8 steps."""
+  data_flags = _tiny_mnist(tmp_path)
+  flags = (f"--config={ZOO}:sagan,tiny", "--config.training.num_steps=8",
+           "--config.eval.sample_metrics=('fid',)", *data_flags)
+  run(tmp_path / "straight", *flags)
+  run(tmp_path / "resumed", *flags[:1], *flags[2:])  # 6 steps ...
+  proc = run(tmp_path / "resumed", *flags)           # ... then 2 more.
+  assert "Restored checkpoint at step 6" in proc.stderr
+  np.testing.assert_array_equal(np.load(tmp_path / "straight" / "samples.npz")["samples"],
+                                np.load(tmp_path / "resumed" / "samples.npz")["samples"])

@@ -79,3 +79,17 @@ def test_memorisation_figure_and_bad_input_messages(setup):
     suite.check_samples(np.eye(12, dtype=np.uint8)[None, ..., None].repeat(3, 0), (12, 12, 1))
   with pytest.raises(ValueError, match=r"\['fud'\] not valid; choose from"):
     suite.check_metrics(["fid", "fud"])
+
+
+def test_class_accuracy_is_the_classifiers_agreement_with_the_sample_labels(setup):
+  rng, network, reference = setup
+  samples = _digits(rng, 200)
+  predicted = np.argmax(network.features_and_logits(samples)[1], axis=-1)
+  wrong = (predicted + 1) % 4
+  half = np.where(np.arange(200) < 50, predicted, wrong)  # A quarter right.
+  for labels, expected in ((predicted, 1.0), (wrong, 0.0), (half, 0.25)):
+    scores = suite.score_samples(samples, reference, network, jax.random.key(1),
+                                 metrics=("class_accuracy",), labels=labels)
+    assert scores["class_accuracy"] == pytest.approx(expected)
+  assert "class_accuracy" not in suite.score_samples(  # Unconditional samples: skipped.
+      samples, reference, network, jax.random.key(1), metrics=("class_accuracy",))

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from flax import struct
 
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
@@ -82,3 +83,43 @@ def test_reading_another_runs_checkpoints_never_moves_them(tmp_path):
   # … and the reader leaves it where it is.
   assert (tmp_path / "3").is_dir() and not (tmp_path / "corrupted-3").exists()
   assert int(restore_newest_state(tmp_path, _state(99)).step) == 3
+
+
+class _Before(struct.PyTreeNode):
+  step: jax.Array
+  params: dict
+
+
+class _After(struct.PyTreeNode):  # _Before with a field added later.
+  step: jax.Array
+  params: dict
+  extra: dict
+  apply: object = struct.field(pytree_node=False, default=None)
+
+
+def test_checkpoint_from_before_an_empty_field_was_added_restores(tmp_path):
+  """A GAN run saved before GANState gained d_batch_stats resumes (empty for it)."""
+  before = _Before(step=jnp.int32(7), params={"w": jnp.arange(3.0)})
+  ckpt = Checkpointer(tmp_path)
+  ckpt.save(7, before, {"epoch": 1})
+  ckpt.wait_until_finished()
+  target = _After(step=jnp.int32(0), params={"w": jnp.zeros(3)}, extra={}, apply=len)
+  state, data_state = Checkpointer(tmp_path).restore_latest(target)
+  assert isinstance(state, _After) and state.extra == {} and state.apply is len
+  assert int(state.step) == 7 and data_state == {"epoch": 1}
+  np.testing.assert_array_equal(state.params["w"], [0.0, 1.0, 2.0])
+
+  # A new field that holds arrays cannot come from the old checkpoint: not restored.
+  with_arrays = target.replace(extra={"v": jnp.zeros(2)})
+  assert Checkpointer(tmp_path).restore_latest(with_arrays, set_aside=False) is None
+  assert (pathlib.Path(tmp_path) / "7").is_dir()
+
+
+def test_gan_state_restores_into_its_own_structure(tmp_path):
+  state = _state(3)
+  assert state.d_batch_stats == {}
+  ckpt = Checkpointer(tmp_path)
+  ckpt.save(1, state, {})
+  ckpt.wait_until_finished()
+  restored, _ = Checkpointer(tmp_path).restore_latest(_state(4))
+  assert _equal(restored, state)

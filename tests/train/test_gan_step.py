@@ -14,6 +14,7 @@ from jgen.models.dcgan import DCGANDiscriminator
 from jgen.models.dcgan import DCGANGenerator
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
+from jgen.train import rng
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import gan_loss_pair
 from jgen.train.gan_step import gan_train_step
@@ -162,3 +163,69 @@ def test_bad_inputs_raise_clear_errors():
     gan_loss_pair("f_gan:chi")
   with pytest.raises(ValueError, match="n_critic=2"):
     _step(loss="hinge", n_critic=2)(_mlp_state(), _batch(1))
+  with pytest.raises(ValueError, match="num_classes=0 needs labels|take none"):
+    _step(loss="hinge")(_mlp_state(), _batch(1), jnp.zeros((1, 8), jnp.int32))
+
+
+CLASSES = 3
+_ZOO = dict(base_features=8, num_classes=CLASSES, spectral_norm=True, attention_resolution=14)
+
+
+def _zoo_state():
+  """Conditional BN + projection, spectral norm and attention in both players."""
+  return create_gan_state(
+      jax.random.key(0), DCGANGenerator(conditioning="cbn", **_ZOO),
+      DCGANDiscriminator(conditioning="projection", **_ZOO), optax.adam(1e-3),
+      optax.adam(1e-3), latent_dim=LATENT, data_shape=(28, 28, 1), num_classes=CLASSES)
+
+
+def _zoo_batch(b=4):
+  gen = np.random.default_rng(0)
+  return (jnp.asarray(gen.uniform(-1, 1, (1, b, 28, 28, 1)), jnp.float32),
+          jnp.asarray(gen.integers(0, CLASSES, (1, b)), jnp.int32))
+
+
+def test_conditional_step_gives_labels_to_both_players():
+  state = _zoo_state()
+  real, labels = _zoo_batch()
+  new, metrics = _step(loss="hinge", num_classes=CLASSES)(state, real, labels)
+
+  # D saw the real images with their own labels ...
+  d_old = functools.partial(state.d_apply, state.discriminator_variables(), train=False)
+  np.testing.assert_allclose(metrics["d_real"], d_old(real[0], labels[0]).mean(), rtol=1e-5)
+  assert abs(float(d_old(real[0], (labels[0] + 1) % CLASSES).mean() - metrics["d_real"])) > 1e-6
+
+  # ... and G drew its latents and uniform labels from the step's key; the generator
+  # loss is the hinge loss of the updated D on G(z, y) with those labels.
+  g_key = jax.random.fold_in(rng.step_key(state.base_key, state.step), 1)
+  z = jax.random.normal(g_key, (4, LATENT))
+  y = jax.random.randint(jax.random.fold_in(g_key, 1), (4,), 0, CLASSES)
+  fake, _ = state.g_apply(state.generator_variables(), z, y, train=True,
+                          mutable=["batch_stats"])
+  d_new = functools.partial(new.d_apply, new.discriminator_variables(), train=False)
+  np.testing.assert_allclose(metrics["g_loss"], losses.hinge_generator_loss(d_new(fake, y)),
+                             rtol=1e-4)
+
+
+def test_spectral_norm_vectors_are_the_discriminators_model_state():
+  state = _zoo_state()
+  real, labels = _zoo_batch()
+  assert state.d_batch_stats  # u and σ of every D weight, outside the params.
+  assert jax.tree.structure(state.d_opt_state[0].mu) == jax.tree.structure(state.d_params)
+  new, _ = _step(loss="hinge", num_classes=CLASSES)(state, real, labels)
+  # Exactly one power-iteration step, the one D's training pass on real data takes.
+  _, expected = state.d_apply(state.discriminator_variables(), real[0], labels[0],
+                              train=True, mutable=["batch_stats"])
+  for a, b in zip(jax.tree.leaves(new.d_batch_stats), jax.tree.leaves(expected["batch_stats"]),
+                  strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  assert not _tree_equal(new.d_batch_stats, state.d_batch_stats)
+  # Sampling and scoring leave it alone.
+  _, unchanged = state.d_apply(state.discriminator_variables(), real[0], labels[0],
+                               train=False, mutable=["batch_stats"])
+  assert _tree_equal(unchanged["batch_stats"], state.d_batch_stats)
+
+
+def test_conditional_step_needs_labels():
+  with pytest.raises(ValueError, match="num_classes=3 needs labels"):
+    _step(loss="hinge", num_classes=CLASSES)(_zoo_state(), _zoo_batch()[0])

@@ -14,7 +14,13 @@ from jgen.train.gan_step import gan_train_step
 assert jax.local_device_count() == 8
 ARCH, LOSS, N_CRITIC = {arch!r}, {loss!r}, {n_critic}
 LATENT, B = 4, 16
-if ARCH == "mlp":
+CLASSES = 10 if ARCH == "zoo" else 0
+if ARCH == "zoo":  # Conditional BN, projection, spectral norm and attention in both.
+  zoo = dict(base_features=8, num_classes=CLASSES, spectral_norm=True, attention_resolution=14)
+  g, d, shape = DCGANGenerator(conditioning="cbn", **zoo), DCGANDiscriminator(
+      conditioning="projection", **zoo), (28, 28, 1)
+  g_par = DCGANGenerator(conditioning="cbn", bn_axis_name=parallel.AXIS_NAME, **zoo)
+elif ARCH == "mlp":
   g, d, shape = MLPGenerator(hidden=(16, 16)), MLPDiscriminator(hidden=(16, 16)), (2,)
   g_par = MLPGenerator(hidden=(16, 16))
 else:
@@ -24,14 +30,20 @@ else:
 
 def state_for(generator):
   return create_gan_state(jax.random.key(0), generator, d, optax.adam(1e-2), optax.adam(1e-2),
-                          latent_dim=LATENT, data_shape=shape, use_ema=True)
+                          latent_dim=LATENT, data_shape=shape, use_ema=True,
+                          num_classes=CLASSES)
 
 def step(state, batch, axis_name=None):
-  return gan_train_step(state, batch, loss=LOSS, latent_dim=LATENT, n_critic=N_CRITIC,
-                        ema_decay=0.9, axis_name=axis_name)
+  return gan_train_step(state, batch["x"], batch.get("y"), loss=LOSS, latent_dim=LATENT,
+                        num_classes=CLASSES, n_critic=N_CRITIC, ema_decay=0.9,
+                        axis_name=axis_name)
 
 rng = np.random.default_rng(0)
-batches = [rng.uniform(-1, 1, (N_CRITIC, B) + shape).astype(np.float32) for _ in range(3)]
+batches = [{{"x": rng.uniform(-1, 1, (N_CRITIC, B) + shape).astype(np.float32)}}
+           for _ in range(3)]
+if CLASSES:
+  for b in batches:
+    b["y"] = rng.integers(0, CLASSES, (N_CRITIC, B)).astype(np.int32)
 
 single = state_for(g)
 single_step = jax.jit(step)
@@ -43,7 +55,8 @@ def run_pmap():
   rstate = parallel.replicate(state_for(g_par))
   for b in batches:
     # (n_critic, B, ...) -> (devices, n_critic, B/devices, ...)
-    per_device = b.reshape((N_CRITIC, 8, B // 8) + shape).swapaxes(0, 1)
+    per_device = jax.tree.map(
+        lambda v: v.reshape((N_CRITIC, 8, B // 8) + v.shape[2:]).swapaxes(0, 1), b)
     rstate, m = p_step(rstate, per_device)
   return parallel.unreplicate(rstate), parallel.unreplicate(m)
 
@@ -63,6 +76,7 @@ print(json.dumps(dict(max_param_diff=diff, bit_identical_rerun=identical,
     ("mlp", "non_saturating", 1),
     ("mlp", "hinge", 2),
     ("dcgan", "least_squares", 1),
+    ("zoo", "hinge", 2),
 ])
 def test_pmap_over_8_devices_equals_single_device(run_on_fake_devices, arch, loss, n_critic):
   result = run_on_fake_devices(_CODE.format(arch=arch, loss=loss, n_critic=n_critic))

@@ -1,0 +1,54 @@
+r"""The GAN zoo on MNIST: DCGAN's players with one idea added at a time.
+
+  python -m experiments.gan --workdir=/tmp/sagan_mnist \
+      --config=experiments/configs/gan_zoo.py:sagan --config.data.npz_dir=../shared/data
+
+Variants (comma-separated; one model, plus `tiny` for the tests):
+  `dcgan`            the baseline, `dcgan_mnist.py` (non-saturating loss, Adam(2e-4, 0.5)).
+  `cgan_concat`      class-conditional by concatenation (Mirza & Osindero 2014): one-hot
+                     label appended to z, one-hot label planes appended to D's input.
+  `cgan_projection`  conditional batch norm in G (de Vries et al. 2017) and the
+                     projection discriminator (Miyato & Koyama 2018).
+  `sngan`            spectral norm on every D weight, hinge loss (Miyato et al. 2018),
+                     Adam(2e-4, 0.5, 0.999), one D step per G step.
+  `sagan`            spectral norm in both players, self-attention at 14×14 in both, hinge
+                     loss, two time-scale learning rates G 1e-4 / D 4e-4, Adam(β = 0, 0.9)
+                     (Zhang et al. 2019).
+Every variant keeps DCGAN's widths, batch 64 and generator EMA, so the rows of the
+README's zoo table differ by the idea alone; the conditional ones add the class
+accuracy of their samples and the Classification Accuracy Score to the suite. Each
+config's README row states its steps and minutes on the 2 CPU cores.
+"""
+
+from experiments.configs import dcgan_mnist
+
+MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan")
+VARIANTS = MODELS + ("tiny",)
+
+
+def get_config(variant: str = ""):
+  names = [name for name in variant.split(",") if name]
+  bad = [name for name in names if name not in VARIANTS]
+  if bad:
+    raise ValueError(f"Unknown config variant {bad[0]!r}; valid: {', '.join(VARIANTS)}.")
+  models = [name for name in names if name in MODELS]
+  if len(models) > 1:
+    raise ValueError(f"One model per config; got {models}.")
+  model = models[0] if models else "dcgan"
+  config = dcgan_mnist.get_config("tiny" if "tiny" in names else "")
+  config.model.name = model
+  if model in ("cgan_concat", "cgan_projection"):
+    config.model.conditional = True
+    if model == "cgan_projection":
+      config.model.g_conditioning, config.model.d_conditioning = "cbn", "projection"
+    config.eval.sample_metrics = tuple(config.eval.sample_metrics) + ("class_accuracy", "cas")
+  if model == "sngan":
+    config.model.d_spectral_norm = True
+    config.loss.name = "hinge"
+  if model == "sagan":
+    config.model.g_spectral_norm = config.model.d_spectral_norm = True
+    config.model.attention_resolution = 14
+    config.loss.name = "hinge"
+    config.optim.g_lr, config.optim.d_lr = 1e-4, 4e-4
+    config.optim.b1, config.optim.b2 = 0.0, 0.9
+  return config
