@@ -1,6 +1,6 @@
 """Figures as uint8 images: grids of samples, 2-D scatter plots, PNG files.
 
-``image_grid`` and ``scatter_plot`` turn samples into uint8 images (for
+``image_grid``, ``scatter_plot`` and ``line_chart`` turn samples (and curves) into uint8 images (for
 ``jgen.train.MetricWriter.write_images`` and ``save_png``); they draw with NumPy and
 Pillow only. All images here are uint8 ``(H, W, C)`` arrays with ``C`` 1 (grayscale)
 or 3 (RGB).
@@ -264,6 +264,79 @@ def side_by_side(*images: ArrayLike, gap: int = 8) -> np.ndarray:
   return out
 
 
+# Line colours: matplotlib's tab10.
+_LINES = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+          (140, 86, 75))
+
+
+def line_chart(x: ArrayLike, series: dict[str, ArrayLike], *, x_label: str = "",
+               y_range: tuple[float, float] = (0.0, 1.0), size: tuple[int, int] = (480, 320)
+               ) -> np.ndarray:
+  """Lines ``y(x)`` with markers, on axes with ticks, and a legend; an RGB image.
+
+  Args:
+    x: ``(N,)`` abscissae (any order; each line is drawn in increasing x).
+    series: ``{name: (N,) values}``, at most 6 lines; non-finite values are skipped.
+    x_label: text under the x axis.
+    y_range: the y axis's ``(low, high)``; values outside are clipped to the frame.
+    size: ``(width, height)`` in pixels, each ``≥ 160``.
+
+  Returns:
+    uint8 ``(height, width, 3)``.
+
+  Raises:
+    ValueError: for mismatched lengths, more than 6 series, an empty range or a small
+      size.
+  """
+  x = np.asarray(x, np.float64)
+  width, height = map(int, size)
+  if x.ndim != 1 or not x.size:
+    raise ValueError(f"x must be a non-empty vector; got shape {x.shape}.")
+  if not 1 <= len(series) <= len(_LINES):
+    raise ValueError(f"line_chart draws 1 to {len(_LINES)} series; got {len(series)}.")
+  ys = {name: np.asarray(v, np.float64) for name, v in series.items()}
+  bad = [name for name, v in ys.items() if v.shape != x.shape]
+  if bad:
+    raise ValueError(f"series {bad[0]!r} has shape {ys[bad[0]].shape}; x has {x.shape}.")
+  low, high = map(float, y_range)
+  if not high > low or min(width, height) < 160:
+    raise ValueError(f"need y_range low < high and size >= 160; got {y_range}, {size}.")
+  left, right, top, bottom = 44, width - 12, 12, height - 40
+  x_min, x_max = float(x.min()), float(x.max())
+  x_span = x_max - x_min or 1.0
+
+  def to_pixel(xv, yv):
+    col = left + (xv - x_min) / x_span * (right - left)
+    row = bottom - (np.clip(yv, low, high) - low) / (high - low) * (bottom - top)
+    return float(col), float(row)
+
+  image = Image.new("RGB", (width, height), _BACKGROUND)
+  draw = ImageDraw.Draw(image)
+  draw.rectangle([left, top, right, bottom], outline=_FRAME)
+  for i in range(5):  # y ticks at quarters
+    yv = low + i * (high - low) / 4
+    _, row = to_pixel(x_min, yv)
+    draw.line([left - 4, row, left, row], fill=_FRAME)
+    draw.text((2, row - 5), f"{yv:.2f}", fill=(60, 60, 60))
+  for xv in np.unique(x):
+    col, _ = to_pixel(xv, low)
+    draw.line([col, bottom, col, bottom + 4], fill=_FRAME)
+    draw.text((col - 8, bottom + 6), f"{xv:g}", fill=(60, 60, 60))
+  draw.text(((left + right) // 2 - 3 * len(x_label), bottom + 22), x_label, fill=(0, 0, 0))
+  order = np.argsort(x)
+  for i, (name, y) in enumerate(ys.items()):
+    colour = _LINES[i]
+    points = [to_pixel(x[j], y[j]) for j in order if np.isfinite(y[j])]
+    if len(points) > 1:
+      draw.line(points, fill=colour, width=2)
+    for col, row in points:
+      draw.ellipse([col - 3, row - 3, col + 3, row + 3], fill=colour)
+    draw.rectangle([right - 110, top + 6 + 14 * i, right - 100, top + 14 + 14 * i],
+                   fill=colour)
+    draw.text((right - 95, top + 4 + 14 * i), name, fill=(0, 0, 0))
+  return np.asarray(image, dtype=np.uint8).copy()
+
+
 def save_png(path: str | os.PathLike, image: ArrayLike) -> None:
   """Saves a uint8 ``(H, W, C)`` image as PNG, creating parent directories.
 
@@ -281,4 +354,4 @@ def save_png(path: str | os.PathLike, image: ArrayLike) -> None:
   pil.save(path, format="PNG")
 
 
-__all__ = ["check_image", "image_grid", "save_png", "scatter_plot"]
+__all__ = ["check_image", "image_grid", "line_chart", "save_png", "scatter_plot"]

@@ -32,3 +32,14 @@ def test_side_by_side_keeps_each_image_and_pads_white():
   assert (out[:, 3:5] == 255).all() and (out[2:, 5:] == 255).all()
   with pytest.raises(ValueError, match="mix channel counts"):
     side_by_side(a, np.zeros((2, 2, 1), np.uint8))
+
+
+def test_line_chart_draws_each_series_in_its_colour():
+  from jgen.figures import line_chart  # pylint: disable=g-import-not-at-top
+  image = line_chart([0.5, 1.0, 2.0], {"precision": [0.9, 0.8, 0.7], "recall": [0.1, 0.3, 0.5]},
+                     x_label="truncation")
+  assert image.shape == (320, 480, 3) and image.dtype == np.uint8
+  colours = {tuple(c) for c in image.reshape(-1, 3)}
+  assert (31, 119, 180) in colours and (255, 127, 14) in colours
+  with pytest.raises(ValueError, match="series 'b' has shape \\(2,\\); x has \\(3,\\)"):
+    line_chart([1, 2, 3], {"b": [1, 2]})

@@ -40,12 +40,14 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.model.g_spectral_norm = False
   config.model.d_spectral_norm = False
   config.model.attention_resolution = 0  # Self-attention at this feature-map size.
+  config.model.shared_dim = 32  # BigGAN's shared class embedding ('biggan' only).
 
   config.loss = ml_collections.ConfigDict()
   config.loss.name = "non_saturating"
   config.loss.n_critic = 1
   config.loss.gp_weight = 10.0
   config.loss.clip_value = 0.01
+  config.loss.g_orthogonal_weight = 0.0  # BigGAN's orthogonal regulariser on G (β).
 
   config.optim = ml_collections.ConfigDict()
   config.optim.g_lr = 1e-3

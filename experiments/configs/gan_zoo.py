@@ -14,6 +14,13 @@ Variants (comma-separated; one model, plus `tiny` for the tests):
   `sagan`            spectral norm in both players, self-attention at 14×14 in both, hinge
                      loss, two time-scale learning rates G 1e-4 / D 4e-4, Adam(β = 0, 0.9)
                      (Zhang et al. 2019).
+  `biggan`           BigGAN at CPU scale (`jgen.models.biggan`, Brock et al. 2019):
+                     residual players of 4·16 channels, shared class embedding and
+                     hierarchical z into conditional BN, spectral norm in both, projection,
+                     hinge loss, two D steps per G step, Adam(2e-4, β = 0, 0.999),
+                     orthogonal regularisation β = 1e-4, generator EMA; the truncation
+                     curve by `python -m experiments.truncation --workdir=...`.
+and `cifar10` to train on CIFAR-10 instead of MNIST (32×32×3; z of 128 for `biggan`).
 Every variant keeps DCGAN's widths, batch 64 and generator EMA, so the rows of the
 README's zoo table differ by the idea alone; the conditional ones add the class
 accuracy of their samples and the Classification Accuracy Score to the suite. Each
@@ -22,8 +29,8 @@ config's README row states its steps and minutes on the 2 CPU cores.
 
 from experiments.configs import dcgan_mnist
 
-MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan")
-VARIANTS = MODELS + ("tiny",)
+MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan", "biggan")
+VARIANTS = MODELS + ("cifar10", "tiny")
 
 
 def get_config(variant: str = ""):
@@ -37,7 +44,9 @@ def get_config(variant: str = ""):
   model = models[0] if models else "dcgan"
   config = dcgan_mnist.get_config("tiny" if "tiny" in names else "")
   config.model.name = model
-  if model in ("cgan_concat", "cgan_projection"):
+  if "cifar10" in names:
+    config.data.name = "cifar10"
+  if model in ("cgan_concat", "cgan_projection", "biggan"):
     config.model.conditional = True
     if model == "cgan_projection":
       config.model.g_conditioning, config.model.d_conditioning = "cbn", "projection"
@@ -51,4 +60,13 @@ def get_config(variant: str = ""):
     config.loss.name = "hinge"
     config.optim.g_lr, config.optim.d_lr = 1e-4, 4e-4
     config.optim.b1, config.optim.b2 = 0.0, 0.9
+  if model == "biggan":
+    config.model.arch = "biggan"
+    config.model.base_features = 8 if "tiny" in names else 16  # ch: 4·ch channels.
+    # Split into 1 + blocks chunks: 3 at 28×28, 4 at 32×32.
+    config.model.latent_dim = 128 if "cifar10" in names else 96
+    config.loss.name = "hinge"
+    config.loss.n_critic = 2
+    config.loss.g_orthogonal_weight = 1e-4
+    config.optim.b1, config.optim.b2 = 0.0, 0.999
   return config

@@ -15,6 +15,7 @@ from jgen.losses.gan import minimax_generator_loss
 from jgen.losses.gan import non_saturating_generator_loss
 from jgen.losses.gan import wasserstein_critic_loss
 from jgen.losses.gan import wasserstein_generator_loss
+from jgen.losses.regularization import orthogonal_regularization
 from jgen.losses.vae import bernoulli_log_likelihood
 from jgen.losses.vae import discretized_logistic_log_likelihood
 from jgen.losses.vae import elbo

@@ -1,6 +1,8 @@
 """Flax modules: generators, discriminators, encoders, decoders."""
 
 from jgen.models.attention import SelfAttention2D
+from jgen.models.biggan import BigGANDiscriminator
+from jgen.models.biggan import BigGANGenerator
 from jgen.models.classifier import ConvClassifier
 from jgen.models.conditioning import ConditionalBatchNorm
 from jgen.models.conditioning import ProjectionOutput
@@ -16,7 +18,9 @@ from jgen.models.latents import interpolation_grid
 from jgen.models.latents import latent_traversal
 from jgen.models.latents import lerp
 from jgen.models.latents import slerp
+from jgen.models.latents import truncated_latents
 from jgen.models.layers import subpixel_conv_transpose
+from jgen.models.layers import spectral_normalized
 from jgen.models.layers import SubPixelConvTranspose
 from jgen.models.made import MADE
 from jgen.models.made import made_masks

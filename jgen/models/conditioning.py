@@ -34,6 +34,9 @@ class ConditionalBatchNorm(nn.Module):
   Returns:
     (B, ..., C).
 
+  Raises:
+    ValueError: when ``c`` is not (B, D) for x's batch B.
+
   References:
     de Vries, Strub, Mary, Larochelle, Pietquin, Courville. Modulating Early Visual
     Processing by Language. NeurIPS 2017. arXiv:1707.00683.
@@ -67,8 +70,9 @@ class ConditionalBatchNorm(nn.Module):
 class ProjectionOutput(nn.Module):
   """The projection discriminator's output ``D(h, y) = ψ(h) + ⟨V e_y, h⟩``.
 
-  ``h`` is the discriminator's final feature vector (after its global pooling),
-  ``ψ`` a linear map to one score and ``V e_y`` the class embedding of ``y``: the
+  ``h`` is the discriminator's final feature vector (SNGAN and BigGAN: the global sum
+  pooling of the last ReLU features; jgen's DCGAN: its flattened last feature map, the
+  input of its linear output layer), ``ψ`` a linear map to one score and ``V e_y`` the class embedding of ``y``: the
   class information enters as an inner product with the features rather than as an
   input, which is the form the optimal discriminator of a conditional GAN takes when
   ``log p(y|x)`` is log-linear in the features.
@@ -84,6 +88,9 @@ class ProjectionOutput(nn.Module):
 
   Returns:
     (B,) raw scores (logits for the classifier losses).
+
+  Raises:
+    ValueError: when h is not (B, F) or y not (B,).
 
   References:
     Miyato, Koyama. cGANs with Projection Discriminator. ICLR 2018. arXiv:1802.05637.

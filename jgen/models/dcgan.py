@@ -88,6 +88,10 @@ class DCGANGenerator(nn.Module):
     y: (B,) integer labels (conditional models only).
     train: batch statistics (and their running averages, spectral-norm vectors
       updated) rather than the running averages.
+
+  Raises:
+    ValueError: for an unknown image size or conditioning, an attention resolution
+      that is not a hidden feature map's size, or labels that do not fit num_classes.
   """
 
   image_size: int = 28
@@ -156,7 +160,8 @@ class DCGANDiscriminator(nn.Module):
     base_features: width of the first convolution; it doubles per stage.
     num_classes: class-conditional with this many classes (0: unconditional).
     conditioning: ``'concat'`` (one-hot label planes appended to the image's channels)
-      or ``'projection'`` (`ProjectionOutput` on the flattened features).
+      or ``'projection'`` (`ProjectionOutput` on the flattened last feature map, the
+      input of DCGAN's linear output, where SNGAN's ResNet sum-pools).
     spectral_norm: spectral-normalise every weight (SNGAN, SAGAN).
     attention_resolution: insert a `SelfAttention2D` block after the convolution
       whose output has this size (14 for 28×28; 16 or 8 for 32×32); 0: none.
@@ -165,6 +170,9 @@ class DCGANDiscriminator(nn.Module):
     x: (B, H, W, C) images.
     y: (B,) integer labels (conditional models only).
     train: update the spectral-norm vectors (no batch norm or dropout here).
+
+  Raises:
+    ValueError: as the generator's.
   """
 
   image_size: int = 28

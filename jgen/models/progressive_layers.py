@@ -51,6 +51,10 @@ class EqualizedDense(nn.Module):
 
   Returns:
     (..., features).
+
+  References:
+    Karras, Aila, Laine, Lehtinen. Progressive Growing of GANs. ICLR 2018.
+    arXiv:1710.10196.
   """
 
   features: int
@@ -79,6 +83,10 @@ class EqualizedConv(nn.Module):
 
   Returns:
     (B, H, W, features).
+
+  References:
+    Karras, Aila, Laine, Lehtinen. Progressive Growing of GANs. ICLR 2018.
+    arXiv:1710.10196.
   """
 
   features: int
@@ -115,6 +123,10 @@ def pixel_norm(x: Array, axis: int = -1, epsilon: float = 1e-8) -> Array:
 
   Returns:
     ``x``'s shape.
+
+  References:
+    Karras, Aila, Laine, Lehtinen. Progressive Growing of GANs. ICLR 2018.
+    arXiv:1710.10196.
   """
   return x * jnp.reciprocal(jnp.sqrt(jnp.mean(jnp.square(x), axis=axis, keepdims=True)
                                      + epsilon))
@@ -142,6 +154,10 @@ def minibatch_stddev(x: Array, group_size: int = 4, num_features: int = 1,
 
   Raises:
     ValueError: for a batch not divisible by G or channels not by ``num_features``.
+
+  References:
+    Karras, Aila, Laine, Lehtinen. Progressive Growing of GANs. ICLR 2018.
+    arXiv:1710.10196.
   """
   b, h, w, c = x.shape
   g = min(group_size, b)

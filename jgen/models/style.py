@@ -29,8 +29,9 @@ def scaled_leaky_relu(x: Array) -> Array:
 class MappingNetwork(nn.Module):
   """``w = f(pixel_norm(z))``: StyleGAN's MLP from the latent z to the style space W.
 
-  ``num_layers`` equalized dense layers with the scaled leaky ReLU, learning rate
-  multiplier 0.01 (StyleGAN, Sec. 3 / Appendix C).
+  ``num_layers`` equalized dense layers (gain 1) with the scaled leaky ReLU (which
+  carries the √2 gain, as in StyleGAN2), learning rate multiplier 0.01 (StyleGAN,
+  Sec. 3 / Appendix C), so that ``E[w²]`` stays of order 1 through the layers.
 
   Attributes:
     w_dim: size of w.
@@ -42,6 +43,10 @@ class MappingNetwork(nn.Module):
 
   Returns:
     (B, w_dim).
+
+  References:
+    Karras, Laine, Aila. A Style-Based Generator Architecture for GANs. CVPR 2019.
+    arXiv:1812.04948.
   """
 
   w_dim: int = 64
@@ -52,7 +57,8 @@ class MappingNetwork(nn.Module):
   def __call__(self, z: Array) -> Array:
     w = pixel_norm(z)
     for _ in range(self.num_layers):
-      w = scaled_leaky_relu(EqualizedDense(self.w_dim, lr_multiplier=self.lr_multiplier)(w))
+      w = scaled_leaky_relu(
+          EqualizedDense(self.w_dim, gain=1.0, lr_multiplier=self.lr_multiplier)(w))
     return w
 
 
@@ -70,6 +76,10 @@ class AdaIN(nn.Module):
 
   Returns:
     (B, H, W, C).
+
+  References:
+    Karras, Laine, Aila. A Style-Based Generator Architecture for GANs. CVPR 2019.
+    arXiv:1812.04948.
   """
 
   epsilon: float = 1e-8
@@ -114,6 +124,10 @@ class ModulatedConv(nn.Module):
 
   Returns:
     (B, H, W, features), without bias (add it after the noise, as StyleGAN2 does).
+
+  References:
+    Karras et al. Analyzing and Improving the Image Quality of StyleGAN. CVPR 2020.
+    arXiv:1912.04958.
   """
 
   features: int
@@ -151,6 +165,10 @@ class NoiseInput(nn.Module):
 
   Returns:
     (B, H, W, C).
+
+  References:
+    Karras, Laine, Aila. A Style-Based Generator Architecture for GANs. CVPR 2019.
+    arXiv:1812.04948.
   """
 
   @nn.compact

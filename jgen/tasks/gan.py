@@ -24,11 +24,14 @@ from jgen.figures import image_grid
 from jgen.figures import scatter_plot
 from jgen.metrics import discriminator_two_sample_test
 from jgen.metrics import mode_coverage
+from jgen.models.biggan import BigGANDiscriminator
+from jgen.models.biggan import BigGANGenerator
 from jgen.models.dcgan import DISCRIMINATOR_CONDITIONING
 from jgen.models.dcgan import DCGANDiscriminator
 from jgen.models.dcgan import DCGANGenerator
 from jgen.models.dcgan import GENERATOR_CONDITIONING
 from jgen.models.latents import interpolation_grid
+from jgen.models.latents import truncated_latents
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
 from jgen.tasks.base import Task
@@ -44,7 +47,7 @@ from jgen.train.gan_step import gan_train_step
 from jgen.typing import Array
 from jgen.typing import PRNGKey
 
-ARCHITECTURES = ("mlp", "dcgan")
+ARCHITECTURES = ("mlp", "dcgan", "biggan")
 
 
 def validate(config, info) -> None:
@@ -52,7 +55,7 @@ def validate(config, info) -> None:
   if info.is_toy != (config.model.arch == "mlp"):
     raise ValueError(
         f"model.arch={config.model.arch!r} does not fit data.name={config.data.name!r}: "
-        "use 'mlp' for the 2-D toys and 'dcgan' for images.")
+        "use 'mlp' for the 2-D toys and 'dcgan' or 'biggan' for images.")
   if info.is_toy and config.data.name not in data.TOY_DATASETS:
     raise ValueError(f"data.name={config.data.name!r}: the GAN task scores mode coverage, "
                      f"so its toys are the mixtures {tuple(data.TOY_DATASETS)}.")
@@ -73,6 +76,18 @@ def validate(config, info) -> None:
     used = [name for name, value in zoo.items() if value]
     raise ValueError(f"{', '.join(used)}: options of the 'dcgan' players; model.arch='mlp' "
                      "has none.")
+  spectral_d = zoo["model.d_spectral_norm"] or config.model.arch == "biggan"
+  if config.loss.name == "wasserstein" and spectral_d:
+    # Clipping on top of spectral norm leaves a critic too weak to train G (Miyato's
+    # sngan_projection #15): the Lipschitz bound comes from one or the other.
+    raise ValueError("loss.name='wasserstein' (weight clipping) with a spectrally "
+                     "normalised discriminator does not train; use 'hinge' or 'wgan_gp'.")
+  if config.model.arch == "biggan" and not zoo["model.conditional"]:
+    raise ValueError("model.arch='biggan' is class-conditional: set model.conditional=True "
+                     "(and use a labelled dataset).")
+  if not config.loss.get("g_orthogonal_weight", 0.0) >= 0:
+    raise ValueError(f"loss.g_orthogonal_weight={config.loss.g_orthogonal_weight!r} must be "
+                     ">= 0 (0 disables).")
   if zoo["model.conditional"]:
     if not info.has_labels:
       raise ValueError(f"model.conditional=True needs class labels, and "
@@ -80,7 +95,7 @@ def validate(config, info) -> None:
     check_choices({"model.g_conditioning": (model.g_conditioning, GENERATOR_CONDITIONING),
                    "model.d_conditioning": (model.d_conditioning,
                                             DISCRIMINATOR_CONDITIONING)})
-  if config.model.arch == "dcgan":
+  if config.model.arch != "mlp":
     generator, discriminator = _models(config, info)
     labels = (np.zeros((2,), np.int32),) if zoo["model.conditional"] else ()
     try:  # Shapes only: the modules check their options (e.g. the attention size).
@@ -103,6 +118,13 @@ def _models(config, info):
     hidden = (model.hidden,) * 4
     return MLPGenerator(data_dim=shape[-1], hidden=hidden), MLPDiscriminator(hidden=hidden)
   classes, attention = num_classes(config, info), model.get("attention_resolution", 0)
+  if model.arch == "biggan":  # Spectral norm in both players, always.
+    return (BigGANGenerator(classes, image_size=shape[0], channels=shape[-1],
+                            ch=model.base_features, shared_dim=model.shared_dim,
+                            attention_resolution=attention,
+                            bn_axis_name=parallel.step_axis_name()),
+            BigGANDiscriminator(classes, image_size=shape[0], ch=model.base_features,
+                                attention_resolution=attention))
   # Batch norm averages over the data-parallel axis: global-batch statistics.
   generator = DCGANGenerator(
       image_size=shape[0], channels=shape[-1], base_features=model.base_features,
@@ -141,7 +163,7 @@ def train_step(config, info):
         state, real, labels, loss=config.loss.name, latent_dim=config.model.latent_dim,
         num_classes=classes, n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
         clip_value=config.loss.clip_value, ema_decay=config.training.ema_decay,
-        axis_name=axis_name)
+        g_orthogonal_weight=config.loss.get("g_orthogonal_weight", 0.0), axis_name=axis_name)
   return step
 
 
@@ -158,15 +180,19 @@ def _eval_apply(g_apply, variables, z: Array, labels: Array | None = None) -> Ar
 
 
 def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
-             labels: np.ndarray | None = None, chunk: int = 1000) -> np.ndarray:
+             labels: np.ndarray | None = None, chunk: int = 1000,
+             truncation: float = 0.0) -> np.ndarray:
   """``num`` samples from the (EMA) generator in eval mode, in chunks; host float32.
 
-  ``labels`` (``(num,)`` ints): the classes to draw, for a conditional generator.
+  ``labels`` (``(num,)`` ints): the classes to draw, for a conditional generator;
+  ``truncation``: latents from the normal truncated to ``[−t, t]`` (0: untruncated;
+  `jgen.models.truncated_latents`).
   """
   variables = state.generator_variables(ema=True)
   out = []
   for i, start in enumerate(range(0, num, chunk)):
-    z = jax.random.normal(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim))
+    z = truncated_latents(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim),
+                          truncation)
     y = None if labels is None else labels[start:start + chunk]
     out.append(np.asarray(_eval_apply(state.g_apply, variables, z, y)))
   return np.concatenate(out)

@@ -77,8 +77,11 @@ class Checkpointer:
       try:
         try:
           restored = self._restore(step, target)
-        except Exception:  # pylint: disable=broad-except
-          restored = self._restore_earlier_layout(step, target)
+        except Exception as strict:  # pylint: disable=broad-except
+          try:
+            restored = self._restore_earlier_layout(step, target)
+          except Exception as e:  # pylint: disable=broad-except
+            raise strict from e  # Report why the state did not match, first.
           if restored is None:
             raise
       except Exception as e:  # pylint: disable=broad-except

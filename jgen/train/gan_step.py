@@ -109,7 +109,7 @@ def _global_labels(key: PRNGKey, batch_size: int, num_classes: int,
   return lax.dynamic_slice_in_dim(full, idx * batch_size, batch_size)
 
 
-def apply_player(apply_fn, params, batch_stats, x: Array, labels: Array | None,
+def _apply_player(apply_fn, params, batch_stats, x: Array, labels: Array | None,
                  train: bool):
   """A player's output and its model state after the call.
 
@@ -141,6 +141,7 @@ def gan_train_step(
     gp_weight: float = 10.0,
     clip_value: float = 0.01,
     ema_decay: float = 0.999,
+    g_orthogonal_weight: float = 0.0,
     axis_name: str | None = None,
 ) -> tuple[GANState, dict[str, Array]]:
   """One GAN update: ``n_critic`` discriminator updates, then one generator update.
@@ -157,7 +158,8 @@ def gan_train_step(
   (``batch_stats``: batch norm, spectral-norm vectors) is updated only by its own
   training passes: D's by its passes in the discriminator updates (the pass on real
   data; spectral norm computes the same vectors in both), never in the generator
-  update, where D runs with ``train=False``.
+  update, where D runs with ``train=False``. A conditional critic scores the
+  WGAN-GP interpolates with the real images' labels.
 
   Keys: ``fold_in(key, step)`` then one ``fold_in`` per use, so a resumed run replays
   the same random stream. Latents are drawn for the global batch and sliced per
@@ -178,6 +180,8 @@ def gan_train_step(
     clip_value: weight-clipping bound (``wasserstein`` only).
     ema_decay: decay of the generator EMA, if the state keeps one; the decay used at
       step t is ``min(ema_decay, (1 + t)/(10 + t))``.
+    g_orthogonal_weight: β of BigGAN's orthogonal regulariser on the generator's
+      weights (`jgen.losses.orthogonal_regularization`), added to its loss; 0: none.
     axis_name: the pmap axis to average gradients, metrics and statistics over, or
       None on a single device.
 
@@ -185,7 +189,8 @@ def gan_train_step(
     The new state and a flat dict of scalar metrics: ``d_loss``, ``g_loss``,
     ``d_real``/``d_fake`` (mean raw outputs on real and generated data; for the
     minimax losses also ``d_real_prob``/``d_fake_prob``, the means of D = sigmoid),
-    ``gp`` (wgan_gp), ``d_grad_norm``, ``g_grad_norm``, ``d_param_norm``,
+    ``gp`` (wgan_gp), ``g_orthogonal`` (R, with ``g_orthogonal_weight``),
+    ``d_grad_norm``, ``g_grad_norm``, ``d_param_norm``,
     ``g_param_norm``.
 
   Raises:
@@ -196,9 +201,16 @@ def gan_train_step(
   if batch.shape[0] != n_critic:
     raise ValueError(
         f"batch must have shape (n_critic={n_critic}, B, ...); got {batch.shape}.")
-  if (labels is None) != (num_classes == 0):
-    raise ValueError(f"num_classes={num_classes} needs labels of shape (n_critic, B), and "
-                     "unconditional players (num_classes=0) take none.")
+  if num_classes and labels is None:
+    raise ValueError(f"num_classes={num_classes}: conditional players need the real data's "
+                     f"labels, shape (n_critic, B) = {batch.shape[:2]}.")
+  if not num_classes and labels is not None:
+    raise ValueError("Unconditional players (num_classes=0) take no labels; set num_classes "
+                     "for conditional ones.")
+  if labels is not None and (labels.shape != batch.shape[:2]
+                             or not jnp.issubdtype(labels.dtype, jnp.integer)):
+    raise ValueError(f"labels must be integers of shape (n_critic, B) = {batch.shape[:2]}; "
+                     f"got {labels.dtype}{list(labels.shape)}.")
   batch_size = batch.shape[1]
   step_key = rng.step_key(state.base_key, state.step)
 
@@ -210,9 +222,9 @@ def gan_train_step(
   # (as PyTorch's DCGAN example and TF-GAN do); its vjp gives G's gradient later.
   g_key = jax.random.fold_in(step_key, n_critic)
   z = _global_normal(g_key, (batch_size, latent_dim), axis_name)
-  g_labels = sample_labels(jax.random.fold_in(g_key, 1))
+  g_labels = sample_labels(jax.random.fold_in(step_key, n_critic + 1))
   g_fake, g_vjp, batch_stats = jax.vjp(
-      lambda p: apply_player(state.g_apply, p, state.g_batch_stats, z, g_labels, True),
+      lambda p: _apply_player(state.g_apply, p, state.g_batch_stats, z, g_labels, True),
       state.g_params, has_aux=True)
 
   def d_update(carry, real, real_labels, i):
@@ -223,14 +235,14 @@ def gan_train_step(
     else:  # Earlier critic updates draw their own samples; their BN stats are dropped.
       z_i = _global_normal(jax.random.fold_in(key, 0), (batch_size, latent_dim), axis_name)
       fake_labels = sample_labels(jax.random.fold_in(key, 2))
-      fake, _ = apply_player(state.g_apply, state.g_params, state.g_batch_stats, z_i,
+      fake, _ = _apply_player(state.g_apply, state.g_params, state.g_batch_stats, z_i,
                              fake_labels, True)
     fake = lax.stop_gradient(fake)
 
     def d_loss_fn(d_params):
-      real_out, new_stats = apply_player(state.d_apply, d_params, d_stats, real,
+      real_out, new_stats = _apply_player(state.d_apply, d_params, d_stats, real,
                                          real_labels, True)
-      fake_out, _ = apply_player(state.d_apply, d_params, d_stats, fake, fake_labels, True)
+      fake_out, _ = _apply_player(state.d_apply, d_params, d_stats, fake, fake_labels, True)
       d_loss = pair.discriminator(real_out, fake_out)
       aux = {"d_real": real_out.mean(), "d_fake": fake_out.mean()}
       if loss in _CLASSIFIER_LOSSES:
@@ -238,7 +250,7 @@ def gan_train_step(
         aux["d_fake_prob"] = jax.nn.sigmoid(fake_out).mean()
       if loss == "wgan_gp":  # Interpolates carry the real labels.
         def critic(x):
-          return apply_player(state.d_apply, d_params, d_stats, x, real_labels, False)[0]
+          return _apply_player(state.d_apply, d_params, d_stats, x, real_labels, False)[0]
         gp = losses.gradient_penalty(critic, real, fake, jax.random.fold_in(key, 1))
         aux["gp"] = gp
         d_loss = d_loss + gp_weight * gp
@@ -263,10 +275,15 @@ def gan_train_step(
   # The generator update: through the updated D, back through the kept G pass.
   def g_loss_fn(fake):
     return pair.generator(
-        apply_player(state.d_apply, d_params, d_stats, fake, g_labels, False)[0])
+        _apply_player(state.d_apply, d_params, d_stats, fake, g_labels, False)[0])
   g_loss, d_g_fake = jax.value_and_grad(g_loss_fn)(g_fake)
   (g_grads,) = g_vjp(d_g_fake)
   g_grads = _pmean(g_grads, axis_name)
+  ortho_metrics = {}  # The same on every device: added after the mean.
+  if g_orthogonal_weight:
+    ortho, ortho_grads = jax.value_and_grad(losses.orthogonal_regularization)(state.g_params)
+    g_grads = jax.tree.map(lambda g, o: g + g_orthogonal_weight * o, g_grads, ortho_grads)
+    ortho_metrics["g_orthogonal"] = ortho
   updates, g_opt_state = state.g_tx.update(g_grads, state.g_opt_state, state.g_params)
   g_params = optax.apply_updates(state.g_params, updates)
   ema = state.g_ema_params
@@ -282,6 +299,7 @@ def gan_train_step(
       "g_grad_norm": optax.tree.norm(g_grads),
       "d_param_norm": optax.tree.norm(d_params),
       "g_param_norm": optax.tree.norm(g_params),
+      **ortho_metrics,
   }
   new_state = state.replace(
       step=state.step + 1,

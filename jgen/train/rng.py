@@ -31,6 +31,7 @@ STREAMS = types.MappingProxyType({
     "binarize": 2**32 - 4,  # Binarization or dequantization noise (a batch, a test set).
     "masks": 2**32 - 5,  # MADE's set of connectivity masks.
     "augment": 2**32 - 6,  # Data augmentation (random shifts and flips).
+    "truncation": 2**32 - 7,  # The truncation curve's samples (experiments.truncation).
 })
 
 

@@ -136,3 +136,25 @@ def test_spectral_norm_and_attention_run_resumes_exactly(tmp_path, run):
   assert "Restored checkpoint at step 6" in proc.stderr
   np.testing.assert_array_equal(np.load(tmp_path / "straight" / "samples.npz")["samples"],
                                 np.load(tmp_path / "resumed" / "samples.npz")["samples"])
+
+
+def test_biggan_trains_and_draws_its_truncation_curve(tmp_path, run, run_module):
+  workdir = tmp_path / "biggan"
+  data_flags = _tiny_mnist(tmp_path)
+  run(workdir, f"--config={ZOO}:biggan,tiny", "--config.eval.sample_metrics=('fid',)",
+      *data_flags)
+  summary = json.loads((workdir / "summary.json").read_text())
+  assert summary["step"] == 6 and np.isfinite(summary["fid"])
+  proc = run_module("experiments.truncation", f"--workdir={workdir}", "--thresholds=0,0.5",
+                    "--num_samples=40", data_flags[0].replace("--config.data.", "--"),
+                    data_flags[1].replace("--config.data.", "--"))
+  results = json.loads((workdir / "truncation.json").read_text())
+  assert [r["threshold"] for r in results] == [0.0, 0.5]
+  assert all({"fid", "precision", "recall", "class_accuracy"} <= set(r) for r in results)
+  assert len(proc.stdout.strip().splitlines()) == 2
+  figures = {p.name for p in (workdir / "figures").iterdir()}
+  assert {"truncation_curve.png", "truncation_samples.png"} <= figures
+
+  bad = run_module("experiments.truncation", f"--workdir={tmp_path / 'nothing'}", check=False)
+  assert bad.returncode != 0 and "holds no config.json" in bad.stderr
+  assert "Traceback" not in bad.stderr

@@ -136,3 +136,17 @@ def test_interpolation_grid_rejects_bad_arguments():
     latents.interpolation_grid(z, z[:1], 5)
   with pytest.raises(ValueError, match=r"shape \(R, d\)"):
     latents.interpolation_grid(z[0], z[1], 5)
+
+
+def test_truncated_latents():
+  from scipy import stats  # pylint: disable=g-import-not-at-top
+  from jgen.models import truncated_latents  # pylint: disable=g-import-not-at-top
+  key = jax.random.key(0)
+  np.testing.assert_array_equal(truncated_latents(key, (4, 3)),
+                                jax.random.normal(key, (4, 3)))
+  z = np.asarray(truncated_latents(key, (20000, 8), 0.5))
+  assert np.abs(z).max() <= 0.5
+  # The truncated normal's variance, not a clipped normal's.
+  np.testing.assert_allclose(z.var(), stats.truncnorm(-0.5, 0.5).var(), rtol=0.02)
+  with pytest.raises(ValueError, match="threshold must be >= 0"):
+    truncated_latents(key, (2, 2), -1.0)

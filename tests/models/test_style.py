@@ -21,6 +21,11 @@ def test_mapping_network_reads_only_the_direction_of_z():
   assert w.shape == (5, 32)
   np.testing.assert_allclose(net.apply(params, 3.0 * z), w, rtol=1e-5, atol=1e-6)
   assert len(params["params"]) == 4
+  # The √2 gain once per layer (in the activation): w keeps a second moment of order 1.
+  deep = MappingNetwork(w_dim=256, num_layers=8)
+  z = jax.random.normal(jax.random.key(2), (64, 256))
+  second_moment = float(jnp.mean(deep.apply(deep.init(jax.random.key(3), z), z) ** 2))
+  assert 0.3 < second_moment < 3.0, second_moment
 
 
 def _style(params, w, name):

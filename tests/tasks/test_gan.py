@@ -20,10 +20,10 @@ def test_every_zoo_config_validates_and_builds_its_players(model):
   config = _zoo(model)
   gan.validate(config, MNIST)
   state = gan.init_state(config, MNIST)
-  conditional = model.startswith("cgan")
+  conditional = model in ("cgan_concat", "cgan_projection", "biggan")
   assert (gan.num_classes(config, MNIST) == 10) == conditional
   # Spectral norm puts its vectors in the players' model state, never in the params.
-  assert bool(state.d_batch_stats) == config.model.d_spectral_norm
+  assert bool(state.d_batch_stats) == (config.model.d_spectral_norm or model == "biggan")
   assert ("attention" in state.d_params) == (model == "sagan")
   labels = gan.sample_labels(config, MNIST, 25)
   if conditional:
@@ -41,6 +41,8 @@ def test_every_zoo_config_validates_and_builds_its_players(model):
     ({"model.conditional": True, "model.d_conditioning": "cbn"}, "mnist",
      "model.d_conditioning='cbn'"),
     ({"model.attention_resolution": 7}, "mnist", "model: .*one of \\(14,\\)"),
+    ({"model.arch": "biggan"}, "mnist", "'biggan' is class-conditional"),
+    ({"loss.g_orthogonal_weight": -1.0}, "mnist", "g_orthogonal_weight=-1.0 must be >= 0"),
 ])
 def test_bad_zoo_options_are_clear_errors(overrides, name, match):
   info = data.dataset_info(name)
@@ -54,7 +56,14 @@ def test_bad_zoo_options_are_clear_errors(overrides, name, match):
 
 
 def test_zoo_config_errors():
-  with pytest.raises(ValueError, match="Unknown config variant 'biggan'"):
-    gan_zoo.get_config("biggan")
+  with pytest.raises(ValueError, match="Unknown config variant 'stylegan'"):
+    gan_zoo.get_config("stylegan")
   with pytest.raises(ValueError, match="One model per config"):
     gan_zoo.get_config("sngan,sagan")
+
+
+def test_weight_clipping_with_spectral_norm_is_refused():
+  config = _zoo("sngan")
+  config.loss.name = "wasserstein"
+  with pytest.raises(ValueError, match="use 'hinge' or 'wgan_gp'"):
+    gan.validate(config, MNIST)

@@ -163,7 +163,7 @@ def test_bad_inputs_raise_clear_errors():
     gan_loss_pair("f_gan:chi")
   with pytest.raises(ValueError, match="n_critic=2"):
     _step(loss="hinge", n_critic=2)(_mlp_state(), _batch(1))
-  with pytest.raises(ValueError, match="num_classes=0 needs labels|take none"):
+  with pytest.raises(ValueError, match="Unconditional players \\(num_classes=0\\) take no"):
     _step(loss="hinge")(_mlp_state(), _batch(1), jnp.zeros((1, 8), jnp.int32))
 
 
@@ -197,9 +197,9 @@ def test_conditional_step_gives_labels_to_both_players():
 
   # ... and G drew its latents and uniform labels from the step's key; the generator
   # loss is the hinge loss of the updated D on G(z, y) with those labels.
-  g_key = jax.random.fold_in(rng.step_key(state.base_key, state.step), 1)
-  z = jax.random.normal(g_key, (4, LATENT))
-  y = jax.random.randint(jax.random.fold_in(g_key, 1), (4,), 0, CLASSES)
+  step_key = rng.step_key(state.base_key, state.step)
+  z = jax.random.normal(jax.random.fold_in(step_key, 1), (4, LATENT))
+  y = jax.random.randint(jax.random.fold_in(step_key, 2), (4,), 0, CLASSES)
   fake, _ = state.g_apply(state.generator_variables(), z, y, train=True,
                           mutable=["batch_stats"])
   d_new = functools.partial(new.d_apply, new.discriminator_variables(), train=False)
@@ -226,6 +226,33 @@ def test_spectral_norm_vectors_are_the_discriminators_model_state():
   assert _tree_equal(unchanged["batch_stats"], state.d_batch_stats)
 
 
-def test_conditional_step_needs_labels():
-  with pytest.raises(ValueError, match="num_classes=3 needs labels"):
-    _step(loss="hinge", num_classes=CLASSES)(_zoo_state(), _zoo_batch()[0])
+def test_conditional_step_needs_labels_of_the_batch_shape():
+  real, labels = _zoo_batch()
+  with pytest.raises(ValueError, match="num_classes=3: conditional players need"):
+    _step(loss="hinge", num_classes=CLASSES)(_zoo_state(), real)
+  with pytest.raises(ValueError, match="integers of shape \\(n_critic, B\\) = \\(1, 4\\)"):
+    _step(loss="hinge", num_classes=CLASSES)(_zoo_state(), real, labels[0])
+  with pytest.raises(ValueError, match="got float32"):
+    _step(loss="hinge", num_classes=CLASSES)(_zoo_state(), real, labels.astype(jnp.float32))
+
+
+def test_conditional_wgan_gp_scores_interpolates():
+  state = _zoo_state()
+  real, labels = _zoo_batch()
+  _, metrics = _step(loss="wgan_gp", num_classes=CLASSES)(state, real, labels)
+  assert np.isfinite(metrics["gp"]) and metrics["gp"] > 0
+
+
+def test_orthogonal_regularisation_adds_its_gradient_to_the_generators():
+  """With SGD the two updates differ by exactly lr·β·∇R(θ_G)."""
+  state = _mlp_state(g_tx=optax.sgd(0.1))
+  plain, _ = _step(loss="hinge")(state, _batch())
+  beta = 1e-2
+  regular, metrics = _step(loss="hinge", g_orthogonal_weight=beta)(state, _batch())
+  np.testing.assert_allclose(metrics["g_orthogonal"],
+                             losses.orthogonal_regularization(state.g_params), rtol=1e-6)
+  expected = jax.tree.map(lambda p, g: p - 0.1 * beta * g, plain.g_params,
+                          jax.grad(losses.orthogonal_regularization)(state.g_params))
+  for a, b in zip(jax.tree.leaves(regular.g_params), jax.tree.leaves(expected), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+  assert _tree_equal(regular.d_params, plain.d_params)

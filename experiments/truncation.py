@@ -1,0 +1,102 @@
+r"""The truncation trick's fidelity/diversity curve of a trained GAN run (Brock et al. 2019).
+
+  python -m experiments.truncation --workdir=/tmp/biggan_mnist --npz_dir=../shared/data \
+      [--thresholds=0,2,1.5,1,0.75,0.5,0.25] [--num_samples=2000]
+
+Restores the run's newest checkpoint (its own config, from ``config.json``), draws
+``--num_samples`` samples from the EMA generator at each truncation threshold (latents
+from the standard normal truncated to ``[−t, t]``; 0: untruncated), all from one key
+(the same uniforms, so rows of the figure share their latents' quantiles), and scores
+them with the evaluation suite against the test split: precision (fidelity), recall
+(diversity), FID and, for a conditional model, the class accuracy of the samples.
+Writes ``truncation.json`` (one entry per threshold), ``figures/truncation_curve.png``
+(the scores against the threshold) and ``figures/truncation_samples.png`` (a row of
+samples per threshold), and prints one JSON line per threshold.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "A GAN run's directory.")
+_THRESHOLDS = flags.DEFINE_list("thresholds", ["0", "2", "1.5", "1", "0.75", "0.5", "0.25"],
+                                "Truncation thresholds (0: none).")
+_NUM_SAMPLES = flags.DEFINE_integer("num_samples", 2000, "Samples per threshold.")
+_NPZ_DIR = flags.DEFINE_string("npz_dir", None, "Directory of <dataset>.npz (offline).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+flags.mark_flags_as_required(["workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  import jax  # pylint: disable=g-import-not-at-top
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+
+  from jgen import data  # pylint: disable=g-import-not-at-top
+  from jgen.figures import image_grid  # pylint: disable=g-import-not-at-top
+  from jgen.figures import line_chart  # pylint: disable=g-import-not-at-top
+  from jgen.figures import save_png  # pylint: disable=g-import-not-at-top
+  from jgen.metrics import feature_networks  # pylint: disable=g-import-not-at-top
+  from jgen.metrics import suite  # pylint: disable=g-import-not-at-top
+  from jgen.tasks import gan  # pylint: disable=g-import-not-at-top
+  from jgen.tasks import sample_quality  # pylint: disable=g-import-not-at-top
+  from jgen.train import rng  # pylint: disable=g-import-not-at-top
+  from jgen.train import summaries  # pylint: disable=g-import-not-at-top
+  from jgen.train import trainer  # pylint: disable=g-import-not-at-top
+
+  workdir = _WORKDIR.value
+  try:  # User mistakes: one message each, no traceback.
+    stored = summaries.read_config(workdir)
+    if stored is None:
+      raise ValueError(f"--workdir={workdir!r} holds no config.json: not a jgen run.")
+    config = ml_collections.ConfigDict(stored)
+    if config.task != "gan":
+      raise ValueError(f"--workdir={workdir!r} is a {config.task!r} run; the truncation "
+                       "trick is for GANs.")
+    thresholds = [float(t) for t in _THRESHOLDS.value]
+    if any(t < 0 for t in thresholds):
+      raise ValueError(f"--thresholds must be >= 0 (0: none); got {thresholds}.")
+    info = data.dataset_info(config.data.name)
+    network_name = sample_quality.network_name(config)
+    if network_name is None:
+      raise ValueError(f"No feature network ships for {info.name}.")
+    state = trainer.restore_state(config, workdir)
+    network = feature_networks.load_feature_network(network_name)
+    reference = suite.load_reference(network, info.name, npz_dir=_NPZ_DIR.value,
+                                     data_dir=_DATA_DIR.value)
+  except (ValueError, FileNotFoundError, data.DatasetNotAvailableError) as e:
+    raise app.UsageError(str(e)) from None
+
+  num = _NUM_SAMPLES.value
+  labels = gan.sample_labels(config, info, num)
+  metrics = ("fid", "precision_recall") + (("class_accuracy",) if labels is not None else ())
+  key = rng.stream_key(state.base_key, "truncation")
+  results, rows = [], []
+  for t in thresholds:
+    samples = np.asarray(data.inverse_scale_to_uint8(gan.generate(
+        state, jax.random.fold_in(key, 0), num, config.model.latent_dim, labels,
+        truncation=t)))
+    scores = suite.score_samples(samples, reference, network, jax.random.fold_in(key, 1),
+                                 metrics=metrics, labels=labels)
+    results.append({"threshold": t, "step": int(state.step), **scores})
+    rows.append(samples[:10])
+    print(json.dumps(results[-1]), flush=True)
+  with open(os.path.join(workdir, "truncation.json"), "w") as f:
+    json.dump(results, f, indent=2)
+  # Threshold 0 (no truncation) is the widest: drawn at the right end of the axis.
+  x = np.array([t if t > 0 else max(thresholds) + 0.5 for t in thresholds])
+  series = {name: [r[name] for r in results] for name in ("precision", "recall")}
+  if labels is not None:
+    series["class accuracy"] = [r["class_accuracy"] for r in results]
+  save_png(os.path.join(workdir, "figures", "truncation_curve.png"),
+           line_chart(x, series, x_label="truncation threshold (rightmost: none)"))
+  save_png(os.path.join(workdir, "figures", "truncation_samples.png"),
+           image_grid(np.concatenate(rows), ncol=10))
+
+
+if __name__ == "__main__":
+  app.run(main)
