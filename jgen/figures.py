@@ -324,15 +324,18 @@ def line_chart(x: ArrayLike, series: dict[str, ArrayLike], *, x_label: str = "",
     draw.text((col - 8, bottom + 6), f"{xv:g}", fill=(60, 60, 60))
   draw.text(((left + right) // 2 - 3 * len(x_label), bottom + 22), x_label, fill=(0, 0, 0))
   order = np.argsort(x)
-  for i, (name, y) in enumerate(ys.items()):
-    colour = _LINES[i]
+  for i, y in enumerate(ys.values()):
     points = [to_pixel(x[j], y[j]) for j in order if np.isfinite(y[j])]
     if len(points) > 1:
-      draw.line(points, fill=colour, width=2)
+      draw.line(points, fill=_LINES[i], width=2)
     for col, row in points:
-      draw.ellipse([col - 3, row - 3, col + 3, row + 3], fill=colour)
+      draw.ellipse([col - 3, row - 3, col + 3, row + 3], fill=_LINES[i])
+  # The legend, in a box over the lines.
+  draw.rectangle([right - 114, top + 2, right - 2, top + 6 + 14 * len(ys)], fill=_BACKGROUND,
+                 outline=_FRAME)
+  for i, name in enumerate(ys):
     draw.rectangle([right - 110, top + 6 + 14 * i, right - 100, top + 14 + 14 * i],
-                   fill=colour)
+                   fill=_LINES[i])
     draw.text((right - 95, top + 4 + 14 * i), name, fill=(0, 0, 0))
   return np.asarray(image, dtype=np.uint8).copy()
 

@@ -5,6 +5,9 @@ networks, `jgen.metrics.feature_networks`), so that they stay pure array functio
 `jgen.metrics.suite` runs them all on a set of uint8 images.
 """
 
+from jgen.metrics.attributes import attribute_sweep
+from jgen.metrics.attributes import attribute_vector
+from jgen.metrics.attributes import AttributeSweep
 from jgen.metrics.cas import classification_accuracy_score
 from jgen.metrics.classes import class_histogram
 from jgen.metrics.classes import class_histogram_kl

@@ -45,6 +45,7 @@ from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import gan_loss_pair
 from jgen.train.gan_step import gan_train_step
 from jgen.typing import Array
+from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
 ARCHITECTURES = ("mlp", "dcgan", "biggan")
@@ -179,6 +180,18 @@ def _eval_apply(g_apply, variables, z: Array, labels: Array | None = None) -> Ar
   return g_apply(variables, z, labels, train=False)
 
 
+def generate_from(state: GANState, z: ArrayLike, labels: np.ndarray | None = None,
+                  chunk: int = 1000) -> np.ndarray:
+  """The (EMA) generator's images of given latents ``(N, d)`` in eval mode, in chunks;
+  host float32. ``labels`` (``(N,)`` ints): the classes, for a conditional generator."""
+  variables = state.generator_variables(ema=True)
+  out = []
+  for start in range(0, len(z), chunk):
+    y = None if labels is None else labels[start:start + chunk]
+    out.append(np.asarray(_eval_apply(state.g_apply, variables, z[start:start + chunk], y)))
+  return np.concatenate(out)
+
+
 def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
              labels: np.ndarray | None = None, chunk: int = 1000,
              truncation: float = 0.0) -> np.ndarray:
@@ -188,14 +201,9 @@ def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
   ``truncation``: latents from the normal truncated to ``[−t, t]`` (0: untruncated;
   `jgen.models.truncated_latents`).
   """
-  variables = state.generator_variables(ema=True)
-  out = []
-  for i, start in enumerate(range(0, num, chunk)):
-    z = truncated_latents(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim),
-                          truncation)
-    y = None if labels is None else labels[start:start + chunk]
-    out.append(np.asarray(_eval_apply(state.g_apply, variables, z, y)))
-  return np.concatenate(out)
+  z = [truncated_latents(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim),
+                         truncation) for i, start in enumerate(range(0, num, chunk))]
+  return generate_from(state, jnp.concatenate(z), labels, chunk)
 
 
 def sample_labels(config, info, num: int) -> np.ndarray | None:

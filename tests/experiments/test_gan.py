@@ -138,7 +138,7 @@ def test_spectral_norm_and_attention_run_resumes_exactly(tmp_path, run):
                                 np.load(tmp_path / "resumed" / "samples.npz")["samples"])
 
 
-def test_biggan_trains_and_draws_its_truncation_curve(tmp_path, run, run_module):
+def test_biggan_trains_then_truncation_curve_and_latent_arithmetic(tmp_path, run, run_module):
   workdir = tmp_path / "biggan"
   data_flags = _tiny_mnist(tmp_path)
   run(workdir, f"--config={ZOO}:biggan,tiny", "--config.eval.sample_metrics=('fid',)",
@@ -158,3 +158,11 @@ def test_biggan_trains_and_draws_its_truncation_curve(tmp_path, run, run_module)
   bad = run_module("experiments.truncation", f"--workdir={tmp_path / 'nothing'}", check=False)
   assert bad.returncode != 0 and "holds no config.json" in bad.stderr
   assert "Traceback" not in bad.stderr
+
+  # Latent-vector arithmetic on the same run: z + k·v along the ink direction.
+  run_module("experiments.latent_arithmetic", f"--workdir={workdir}", "--num_latents=400",
+             "--steps=-0.5,0,0.5")
+  sweep = json.loads((workdir / "latent_arithmetic_ink.json").read_text())
+  assert sweep["k"] == [-0.5, 0.0, 0.5] and sweep["same_class"][1] == 1.0
+  assert len(sweep["mean_attribute"]) == 3
+  assert (workdir / "figures" / "latent_arithmetic_ink.png").exists()
