@@ -61,6 +61,9 @@ def get_config(variant: str = "") -> ml_collections.ConfigDict:
   config.training.checkpoint_every = 2000
   config.training.max_to_keep = 3
   config.training.ema_decay = 0.0  # 0 disables the generator EMA.
+  # Progressive growing ('progressive' only): steps per stable and per fade-in phase.
+  config.training.progressive_stable_steps = 1000
+  config.training.progressive_fade_steps = 1000
 
   config.eval = ml_collections.ConfigDict()
   config.eval.every = 2000  # Sample figures and mode coverage.

@@ -20,6 +20,10 @@ Variants (comma-separated; one model, plus `tiny` for the tests):
                      hinge loss, two D steps per G step, Adam(2e-4, β = 0, 0.999),
                      orthogonal regularisation β = 1e-4, generator EMA; the truncation
                      curve by `python -m experiments.truncation --workdir=...`.
+  `progressive`      progressive growing (Karras et al. 2018, `jgen.models.progressive`):
+                     7 → 14 → 28 with fade-in, equalized learning rate, pixel norm,
+                     minibatch stddev, WGAN-GP (n_critic 1), Adam(1e-3, β = 0, 0.99);
+                     phases of `training.progressive_stable_steps` and `_fade_steps`.
 and `cifar10` to train on CIFAR-10 instead of MNIST (32×32×3; z of 128 for `biggan`).
 Every variant keeps DCGAN's widths, batch 64 and generator EMA, so the rows of the
 README's zoo table differ by the idea alone; the conditional ones add the class
@@ -29,7 +33,7 @@ config's README row states its steps and minutes on the 2 CPU cores.
 
 from experiments.configs import dcgan_mnist
 
-MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan", "biggan")
+MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan", "biggan", "progressive")
 VARIANTS = MODELS + ("cifar10", "tiny")
 
 
@@ -69,4 +73,12 @@ def get_config(variant: str = ""):
     config.loss.n_critic = 2
     config.loss.g_orthogonal_weight = 1e-4
     config.optim.b1, config.optim.b2 = 0.0, 0.999
+  if model == "progressive":
+    config.model.arch = "progressive"
+    config.model.base_features = 8 if "tiny" in names else 64
+    config.loss.name = "wgan_gp"
+    config.optim.g_lr = config.optim.d_lr = 1e-3
+    config.optim.b1, config.optim.b2 = 0.0, 0.99
+    phase = 1 if "tiny" in names else 1000  # Tiny: every phase within its 6 steps.
+    config.training.progressive_stable_steps = config.training.progressive_fade_steps = phase
   return config

@@ -136,8 +136,10 @@ def minibatch_stddev(x: Array, group_size: int = 4, num_features: int = 1,
                      epsilon: float = 1e-8) -> Array:
   """Appends the minibatch standard deviation as ``num_features`` extra channels.
 
-  The batch is split into groups of ``G = min(group_size, B)`` examples (example n
-  joins group ``n mod B/G``); within a group, the standard deviation over its G
+  The batch is split into groups of ``G = min(group_size, B)`` consecutive examples
+  (example n joins group ``n // G``; StyleGAN2 strides instead, ``n mod B/G``, but
+  consecutive groups are the same whichever way a data-parallel step splits the batch
+  over devices, as long as each device's share is a multiple of G); within a group, the standard deviation over its G
   examples of every feature at every position, averaged over positions and over the
   channels of each of ``num_features`` channel groups, is one number per group and
   channel group, broadcast over the positions and appended. A discriminator then
@@ -164,10 +166,10 @@ def minibatch_stddev(x: Array, group_size: int = 4, num_features: int = 1,
   if b % g or c % num_features:
     raise ValueError(f"minibatch_stddev: batch {b} must be divisible by the group size {g} "
                      f"and channels {c} by num_features={num_features}.")
-  y = x.reshape(g, b // g, h, w, num_features, c // num_features)
-  std = jnp.sqrt(jnp.var(y, axis=0) + epsilon)              # (M, H, W, F, C/F)
+  y = x.reshape(b // g, g, h, w, num_features, c // num_features)
+  std = jnp.sqrt(jnp.var(y, axis=1) + epsilon)              # (M, H, W, F, C/F)
   std = jnp.mean(std, axis=(1, 2, 4))                        # (M, F)
-  std = jnp.tile(std, (g, 1))                                 # (B, F): row n = group n mod M
+  std = jnp.repeat(std, g, axis=0)                            # (B, F): row n = group n // G
   return jnp.concatenate(
       [x, jnp.broadcast_to(std[:, None, None, :], (b, h, w, num_features)).astype(x.dtype)],
       axis=-1)

@@ -34,6 +34,11 @@ from jgen.models.latents import interpolation_grid
 from jgen.models.latents import truncated_latents
 from jgen.models.mlp import MLPDiscriminator
 from jgen.models.mlp import MLPGenerator
+from jgen.models.progressive import LEVELS
+from jgen.models.progressive import ProgressiveDiscriminator
+from jgen.models.progressive import ProgressiveGenerator
+from jgen.models.progressive import progress_at
+from jgen.models.progressive import progressive_images
 from jgen.tasks.base import Task
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
@@ -48,7 +53,7 @@ from jgen.typing import Array
 from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
-ARCHITECTURES = ("mlp", "dcgan", "biggan")
+ARCHITECTURES = ("mlp", "dcgan", "biggan", "progressive")
 
 
 def validate(config, info) -> None:
@@ -56,7 +61,7 @@ def validate(config, info) -> None:
   if info.is_toy != (config.model.arch == "mlp"):
     raise ValueError(
         f"model.arch={config.model.arch!r} does not fit data.name={config.data.name!r}: "
-        "use 'mlp' for the 2-D toys and 'dcgan' or 'biggan' for images.")
+        "use 'mlp' for the 2-D toys and 'dcgan', 'biggan' or 'progressive' for images.")
   if info.is_toy and config.data.name not in data.TOY_DATASETS:
     raise ValueError(f"data.name={config.data.name!r}: the GAN task scores mode coverage, "
                      f"so its toys are the mixtures {tuple(data.TOY_DATASETS)}.")
@@ -83,6 +88,15 @@ def validate(config, info) -> None:
     # sngan_projection #15): the Lipschitz bound comes from one or the other.
     raise ValueError("loss.name='wasserstein' (weight clipping) with a spectrally "
                      "normalised discriminator does not train; use 'hinge' or 'wgan_gp'.")
+  if config.model.arch == "progressive":
+    if any(zoo.values()):
+      raise ValueError(f"{', '.join(n for n, v in zoo.items() if v)}: options of the 'dcgan' "
+                       "players; model.arch='progressive' is unconditional, without them.")
+    check_positive(config, "training.progressive_stable_steps",
+                   "training.progressive_fade_steps")
+    if config.data.batch_size % 4:  # The minibatch standard deviation's groups.
+      raise ValueError(f"data.batch_size={config.data.batch_size} must be a multiple of 4 "
+                       "(per device) for the progressive discriminator's minibatch stddev.")
   if config.model.arch == "biggan" and not zoo["model.conditional"]:
     raise ValueError("model.arch='biggan' is class-conditional: set model.conditional=True "
                      "(and use a labelled dataset).")
@@ -119,6 +133,9 @@ def _models(config, info):
     hidden = (model.hidden,) * 4
     return MLPGenerator(data_dim=shape[-1], hidden=hidden), MLPDiscriminator(hidden=hidden)
   classes, attention = num_classes(config, info), model.get("attention_resolution", 0)
+  if model.arch == "progressive":
+    return (ProgressiveGenerator(shape[0], shape[-1], features=model.base_features),
+            ProgressiveDiscriminator(shape[0], features=model.base_features))
   if model.arch == "biggan":  # Spectral norm in both players, always.
     return (BigGANGenerator(classes, image_size=shape[0], channels=shape[-1],
                             ch=model.base_features, shared_dim=model.shared_dim,
@@ -152,6 +169,16 @@ def init_state(config, info) -> GANState:
       use_ema=config.training.ema_decay > 0, num_classes=num_classes(config, info))
 
 
+def player_kwargs(config, step) -> dict:
+  """Extra keyword arguments of both players at ``step`` (may be traced): the progressive
+  players' training progress p (`jgen.models.progressive.progress_at`); {} otherwise."""
+  if config.model.arch != "progressive":
+    return {}
+  levels = len(LEVELS[data.dataset_info(config.data.name).shape[0]])
+  return {"progress": progress_at(step, levels, config.training.progressive_stable_steps,
+                                  config.training.progressive_fade_steps)}
+
+
 def train_step(config, info):
   """``step(state, batch, axis_name)``; ``batch`` leaves are ``(n_critic, B, ...)``."""
   classes = num_classes(config, info)
@@ -160,11 +187,19 @@ def train_step(config, info):
     real = (data.scale_to_symmetric(batch["image"]) if "image" in batch
             else batch["x"].astype(np.float32))
     labels = batch["label"].astype(np.int32) if classes else None
-    return gan_train_step(
+    kwargs = player_kwargs(config, state.step)
+    applies = {"g_apply": state.g_apply, "d_apply": state.d_apply}
+    if kwargs:  # The players see this step's progress; real images the same blend.
+      real = progressive_images(real.reshape(-1, *real.shape[2:]), kwargs["progress"]
+                                ).reshape(real.shape)
+      state = state.replace(**{name: functools.partial(fn, **kwargs)
+                               for name, fn in applies.items()})
+    new_state, metrics = gan_train_step(
         state, real, labels, loss=config.loss.name, latent_dim=config.model.latent_dim,
         num_classes=classes, n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
         clip_value=config.loss.clip_value, ema_decay=config.training.ema_decay,
         g_orthogonal_weight=config.loss.get("g_orthogonal_weight", 0.0), axis_name=axis_name)
+    return new_state.replace(**applies), metrics | kwargs
   return step
 
 
@@ -173,37 +208,39 @@ def batches(config, iterator):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _eval_apply(g_apply, variables, z: Array, labels: Array | None = None) -> Array:
+def _eval_apply(g_apply, variables, z: Array, labels: Array | None = None,
+                kwargs: dict | None = None) -> Array:
   # Module-level and keyed on the (static) apply function: compiled once per run.
-  if labels is None:
-    return g_apply(variables, z, train=False)
-  return g_apply(variables, z, labels, train=False)
+  args = (z,) if labels is None else (z, labels)
+  return g_apply(variables, *args, train=False, **(kwargs or {}))
 
 
 def generate_from(state: GANState, z: ArrayLike, labels: np.ndarray | None = None,
-                  chunk: int = 1000) -> np.ndarray:
+                  chunk: int = 1000, kwargs: dict | None = None) -> np.ndarray:
   """The (EMA) generator's images of given latents ``(N, d)`` in eval mode, in chunks;
-  host float32. ``labels`` (``(N,)`` ints): the classes, for a conditional generator."""
+  host float32. ``labels`` (``(N,)`` ints): the classes, for a conditional generator;
+  ``kwargs``: the players' extra arguments at this step (`player_kwargs`)."""
   variables = state.generator_variables(ema=True)
   out = []
   for start in range(0, len(z), chunk):
     y = None if labels is None else labels[start:start + chunk]
-    out.append(np.asarray(_eval_apply(state.g_apply, variables, z[start:start + chunk], y)))
+    out.append(np.asarray(_eval_apply(state.g_apply, variables, z[start:start + chunk], y,
+                                      kwargs)))
   return np.concatenate(out)
 
 
 def generate(state: GANState, key: PRNGKey, num: int, latent_dim: int,
              labels: np.ndarray | None = None, chunk: int = 1000,
-             truncation: float = 0.0) -> np.ndarray:
+             truncation: float = 0.0, kwargs: dict | None = None) -> np.ndarray:
   """``num`` samples from the (EMA) generator in eval mode, in chunks; host float32.
 
   ``labels`` (``(num,)`` ints): the classes to draw, for a conditional generator;
   ``truncation``: latents from the normal truncated to ``[−t, t]`` (0: untruncated;
-  `jgen.models.truncated_latents`).
+  `jgen.models.truncated_latents`); ``kwargs`` as in `generate_from`.
   """
   z = [truncated_latents(jax.random.fold_in(key, i), (min(chunk, num - start), latent_dim),
                          truncation) for i, start in enumerate(range(0, num, chunk))]
-  return generate_from(state, jnp.concatenate(z), labels, chunk)
+  return generate_from(state, jnp.concatenate(z), labels, chunk, kwargs)
 
 
 def sample_labels(config, info, num: int) -> np.ndarray | None:
@@ -217,7 +254,8 @@ def sampler(config, info):
   conditional model draws the classes of `sample_labels`."""
   def draw(state: GANState, key: PRNGKey, num: int) -> np.ndarray:
     samples = generate(state, key, num, config.model.latent_dim,
-                       sample_labels(config, info, num))
+                       sample_labels(config, info, num),
+                       kwargs=player_kwargs(config, int(state.step)))
     return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
   return draw
 
@@ -238,17 +276,22 @@ def _discriminator_test(config, info):
   fake_labels = sample_labels(config, info, real.shape[0])
 
   @jax.jit
-  def scores(state, x, labels):
+  def scores(state, x, labels, kwargs):
     args = (x,) if labels is None else (x, labels)
-    return state.d_apply(state.discriminator_variables(), *args, train=False).ravel()
+    return state.d_apply(state.discriminator_variables(), *args, train=False,
+                         **kwargs).ravel()
 
   def evaluate(state: GANState, final: bool):
     del final  # Cheap: the same test every time.
     key = _eval_key(state)
+    kwargs = player_kwargs(config, int(state.step))
     fake = generate(state, jax.random.fold_in(key, 0), real.shape[0],
-                    config.model.latent_dim, fake_labels)
-    result = discriminator_two_sample_test(np.asarray(scores(state, real, real_labels)),
-                                           np.asarray(scores(state, fake, fake_labels)),
+                    config.model.latent_dim, fake_labels, kwargs=kwargs)
+    # Real images as the discriminator sees them at this progress.
+    shown = progressive_images(real, kwargs["progress"]) if kwargs else real
+    real_scores = scores(state, shown, real_labels, kwargs)
+    result = discriminator_two_sample_test(np.asarray(real_scores),
+                                           np.asarray(scores(state, fake, fake_labels, kwargs)),
                                            jax.random.fold_in(key, 1))
     return {"discriminator_test_statistic": float(result.statistic),
             "discriminator_test_p_value": float(result.p_value),
@@ -297,8 +340,8 @@ def figures(config, info):
   classes = num_classes(config, info)
 
   def pictures(variables, state, z, labels=None):
-    return np.asarray(data.inverse_scale_to_uint8(
-        _eval_apply(state.g_apply, variables, z, labels)))
+    return np.asarray(data.inverse_scale_to_uint8(_eval_apply(
+        state.g_apply, variables, z, labels, player_kwargs(config, int(state.step)))))
 
   def images(state):
     key = rng.stream_key(state.base_key, "figures")

@@ -60,10 +60,9 @@ def test_pixel_norm_unit_mean_square_and_scale_invariance():
 def _reference_stddev(x, group_size, num_features):
   b, h, w, c = x.shape
   g = min(group_size, b)
-  m = b // g
   out = np.zeros((b, h, w, num_features))
   for n in range(b):
-    members = x[[n % m + k * m for k in range(g)]]  # Example n's group.
+    members = x[(n // g) * g:(n // g + 1) * g]  # Example n's group: consecutive.
     for f in range(num_features):
       block = members[..., f * c // num_features:(f + 1) * c // num_features]
       out[n, :, :, f] = np.sqrt(block.var(axis=0) + 1e-8).mean()
@@ -87,3 +86,11 @@ def test_minibatch_stddev_of_identical_examples_is_zero():
 def test_minibatch_stddev_bad_group():
   with pytest.raises(ValueError, match="batch 6 must be divisible by the group size 4"):
     minibatch_stddev(jnp.zeros((6, 2, 2, 4)))
+
+
+def test_minibatch_stddev_does_not_depend_on_the_device_split():
+  """Consecutive groups: each half of the batch (a device's share) gives its own rows."""
+  x = jax.random.normal(jax.random.key(0), (16, 3, 3, 4))
+  whole = minibatch_stddev(x)
+  halves = jnp.concatenate([minibatch_stddev(x[:8]), minibatch_stddev(x[8:])])
+  np.testing.assert_array_equal(whole, halves)

@@ -1,5 +1,6 @@
 """The GAN task's zoo options: config checks, labels for conditional models, the configs."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -66,4 +67,30 @@ def test_weight_clipping_with_spectral_norm_is_refused():
   config = _zoo("sngan")
   config.loss.name = "wasserstein"
   with pytest.raises(ValueError, match="use 'hinge' or 'wgan_gp'"):
+    gan.validate(config, MNIST)
+
+
+def test_progressive_step_follows_the_schedule_and_returns_plain_players():
+  config = _zoo("progressive")
+  gan.validate(config, MNIST)
+  state = gan.init_state(config, MNIST)
+  step = jax.jit(gan.train_step(config, MNIST))
+  batch = {"image": np.random.default_rng(0).integers(0, 256, (1, 16, 28, 28, 1), np.uint8),
+           "label": np.zeros((1, 16), np.int32)}
+  progress = []
+  for _ in range(5):
+    new, metrics = step(state, batch)
+    assert new.g_apply is state.g_apply and new.d_apply is state.d_apply
+    state = new
+    progress.append(float(metrics["progress"]))
+  assert progress == [0.0, 0.0, 1.0, 1.0, 2.0]  # Phases of one step in the tiny config.
+  # Samples at the run's progress: at p = 2 the full 28×28 level.
+  images = gan.sampler(config, MNIST)(state, jax.random.key(0), 4)
+  assert images.shape == (4, 28, 28, 1) and images.dtype == np.uint8
+
+
+def test_progressive_refuses_the_dcgan_options():
+  config = _zoo("progressive")
+  config.model.conditional = True
+  with pytest.raises(ValueError, match="'progressive' is unconditional"):
     gan.validate(config, MNIST)
