@@ -50,11 +50,10 @@ def _timer(config, images: np.ndarray):
   step, put, _ = parallel.data_parallel(gan.train_step(config, info))
   host = gan.init_state(config, info)
   rng = np.random.default_rng(0)
-  n = jax.local_device_count()
-  batches = [{"image": images[idx].reshape(n, 1, _BATCH // n, *images.shape[1:]),
-              "label": labels.reshape(n, 1, _BATCH // n)}
-             for idx in (rng.integers(0, len(images), _BATCH) for _ in range(4))
-             for labels in (rng.integers(0, 10, _BATCH).astype(np.int32),)]
+  n, k = jax.local_device_count(), config.loss.n_critic  # (devices, n_critic, B, ...)
+  batches = [{"image": images[idx].reshape(n, k, _BATCH // n, *images.shape[1:]),
+              "label": rng.integers(0, 10, (n, k, _BATCH // n)).astype(np.int32)}
+             for idx in (rng.integers(0, len(images), k * _BATCH) for _ in range(4))]
   compile_s = {}
 
   def time_it() -> dict:
