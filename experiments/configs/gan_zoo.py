@@ -22,7 +22,7 @@ Variants (comma-separated; one model, plus `tiny` for the tests):
                      β = 1e-4, generator EMA; the truncation curve by
                      `python -m experiments.truncation --workdir=...`.
   `progressive`      progressive growing (Karras et al. 2018, `jgen.models.progressive`):
-                     7 → 14 → 28 with fade-in, equalized learning rate, pixel norm,
+                     7 → 14 → 28 with fade-in, 32 channels at every level, equalized learning rate, pixel norm,
                      minibatch stddev, WGAN-GP (n_critic 1), Adam(1e-3, β = 0, 0.99);
                      phases of `training.progressive_stable_steps` and `_fade_steps`.
 and `cifar10` to train on CIFAR-10 instead of MNIST (32×32×3; z of 128 for `biggan`).
@@ -78,7 +78,7 @@ def get_config(variant: str = ""):
     config.optim.b1, config.optim.b2 = 0.0, 0.999
   if model == "progressive":
     config.model.arch = "progressive"
-    config.model.base_features = 8 if "tiny" in names else 64
+    config.model.base_features = 8 if "tiny" in names else 32  # Every level at 32.
     config.loss.name = "wgan_gp"
     config.optim.g_lr = config.optim.d_lr = 1e-3
     config.optim.b1, config.optim.b2 = 0.0, 0.99
