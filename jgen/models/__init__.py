@@ -36,6 +36,9 @@ from jgen.models.pixelcnn import GatedPixelCNN
 from jgen.models.pixelcnn import PixelCNN
 from jgen.models.pixelrnn import DiagonalBiLSTM
 from jgen.models.pixelrnn import RowLSTM
+from jgen.models.progressive import ProgressiveDiscriminator
+from jgen.models.progressive import ProgressiveGenerator
+from jgen.models.progressive import progressive_images
 from jgen.models.progressive_layers import EqualizedConv
 from jgen.models.progressive_layers import EqualizedDense
 from jgen.models.progressive_layers import minibatch_stddev
