@@ -35,7 +35,6 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   import jax  # pylint: disable=g-import-not-at-top
-  import ml_collections  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
 
   from jgen import data  # pylint: disable=g-import-not-at-top
@@ -43,40 +42,25 @@ def main(argv):
   from jgen.figures import line_chart  # pylint: disable=g-import-not-at-top
   from jgen.figures import save_png  # pylint: disable=g-import-not-at-top
   from jgen.metrics import attributes  # pylint: disable=g-import-not-at-top
-  from jgen.metrics import feature_networks  # pylint: disable=g-import-not-at-top
   from jgen.tasks import gan  # pylint: disable=g-import-not-at-top
-  from jgen.tasks import sample_quality  # pylint: disable=g-import-not-at-top
   from jgen.train import rng  # pylint: disable=g-import-not-at-top
-  from jgen.train import summaries  # pylint: disable=g-import-not-at-top
-  from jgen.train import trainer  # pylint: disable=g-import-not-at-top
 
   workdir = _WORKDIR.value
   try:  # User mistakes: one message each, no traceback.
-    stored = summaries.read_config(workdir)
-    if stored is None:
-      raise ValueError(f"--workdir={workdir!r} holds no config.json: not a jgen run.")
-    config = ml_collections.ConfigDict(stored)
-    info = data.dataset_info(config.data.name)
-    if config.task != "gan" or info.is_toy:
-      raise ValueError(f"--workdir={workdir!r} is not an image GAN run.")
     steps = [float(k) for k in _STEPS.value]
-    network_name = sample_quality.network_name(config)
-    if network_name is None:
-      raise ValueError(f"No feature network ships for {info.name}.")
-    network = feature_networks.load_feature_network(network_name)
-    state = trainer.restore_state(config, workdir)
     if 0.0 not in steps:
       raise ValueError(f"--steps must include 0 (the reference); got {steps}.")
-    measure = getattr(attributes, _ATTRIBUTE.value)
+    run = gan.load_trained_run(workdir)
   except (ValueError, FileNotFoundError, data.DatasetNotAvailableError) as e:
-    raise app.UsageError(str(e)) from None
+    raise app.UsageError(f"--workdir: {e}") from None
+  config, info, state, network = run
+  measure = getattr(attributes, _ATTRIBUTE.value)
 
   latent_dim = config.model.latent_dim
   key = rng.stream_key(state.base_key, "eval")
 
   def generate(z):  # A conditional generator draws the classes 0, 1, …, C−1, 0, …
-    return np.asarray(data.inverse_scale_to_uint8(
-        gan.generate_from(state, z, gan.sample_labels(config, info, len(z)))))
+    return run.images(z, gan.sample_labels(config, info, len(z)))
 
   def classify(images):
     return np.argmax(network.features_and_logits(images)[1], axis=-1)

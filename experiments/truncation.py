@@ -33,43 +33,27 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   import jax  # pylint: disable=g-import-not-at-top
-  import ml_collections  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
 
   from jgen import data  # pylint: disable=g-import-not-at-top
   from jgen.figures import image_grid  # pylint: disable=g-import-not-at-top
   from jgen.figures import line_chart  # pylint: disable=g-import-not-at-top
   from jgen.figures import save_png  # pylint: disable=g-import-not-at-top
-  from jgen.metrics import feature_networks  # pylint: disable=g-import-not-at-top
   from jgen.metrics import suite  # pylint: disable=g-import-not-at-top
   from jgen.tasks import gan  # pylint: disable=g-import-not-at-top
-  from jgen.tasks import sample_quality  # pylint: disable=g-import-not-at-top
   from jgen.train import rng  # pylint: disable=g-import-not-at-top
-  from jgen.train import summaries  # pylint: disable=g-import-not-at-top
-  from jgen.train import trainer  # pylint: disable=g-import-not-at-top
 
   workdir = _WORKDIR.value
   try:  # User mistakes: one message each, no traceback.
-    stored = summaries.read_config(workdir)
-    if stored is None:
-      raise ValueError(f"--workdir={workdir!r} holds no config.json: not a jgen run.")
-    config = ml_collections.ConfigDict(stored)
-    if config.task != "gan":
-      raise ValueError(f"--workdir={workdir!r} is a {config.task!r} run; the truncation "
-                       "trick is for GANs.")
     thresholds = [float(t) for t in _THRESHOLDS.value]
     if any(t < 0 for t in thresholds):
       raise ValueError(f"--thresholds must be >= 0 (0: none); got {thresholds}.")
-    info = data.dataset_info(config.data.name)
-    network_name = sample_quality.network_name(config)
-    if network_name is None:
-      raise ValueError(f"No feature network ships for {info.name}.")
-    state = trainer.restore_state(config, workdir)
-    network = feature_networks.load_feature_network(network_name)
-    reference = suite.load_reference(network, info.name, npz_dir=_NPZ_DIR.value,
+    run = gan.load_trained_run(workdir)
+    reference = suite.load_reference(run.network, run.info.name, npz_dir=_NPZ_DIR.value,
                                      data_dir=_DATA_DIR.value)
   except (ValueError, FileNotFoundError, data.DatasetNotAvailableError) as e:
-    raise app.UsageError(str(e)) from None
+    raise app.UsageError(f"--workdir: {e}") from None
+  config, info, state, network = run
 
   num = _NUM_SAMPLES.value
   labels = gan.sample_labels(config, info, num)
@@ -79,7 +63,7 @@ def main(argv):
   for t in thresholds:
     samples = np.asarray(data.inverse_scale_to_uint8(gan.generate(
         state, jax.random.fold_in(key, 0), num, config.model.latent_dim, labels,
-        truncation=t)))
+        truncation=t, kwargs=gan.player_kwargs(config, int(state.step)))))
     scores = suite.score_samples(samples, reference, network, jax.random.fold_in(key, 1),
                                  metrics=metrics, labels=labels)
     results.append({"threshold": t, "step": int(state.step), **scores})
