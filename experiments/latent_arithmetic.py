@@ -56,7 +56,7 @@ def main(argv):
   config, info, state, network = run
   measure = getattr(attributes, _ATTRIBUTE.value)
 
-  latent_dim = config.model.latent_dim
+  latent_dim = gan.latent_size(config, info)
   key = rng.stream_key(state.base_key, "eval")
 
   def generate(z):  # A conditional generator draws the classes 0, 1, …, C−1, 0, …

@@ -25,6 +25,12 @@ Variants (comma-separated; one model, plus `tiny` for the tests):
                      7 → 14 → 28 with fade-in, 32 channels at every level, equalized learning rate, pixel norm,
                      minibatch stddev, WGAN-GP (n_critic 1), Adam(1e-3, β = 0, 0.99);
                      phases of `training.progressive_stable_steps` and `_fade_steps`.
+  `stylegan`         StyleGAN's generator at CPU scale (`jgen.models.stylegan`, Karras et
+                     al. 2019, 2020): mapping network (4 layers, z and w of 64), learned
+                     constant, modulated/demodulated convolutions of 32 channels with
+                     per-layer styles and noise inputs, skip to_rgb; against DCGAN's
+                     discriminator, non-saturating loss, Adam(1e-3, β = 0, 0.99); figures
+                     of style mixing and truncation in W.
 and `cifar10` to train on CIFAR-10 instead of MNIST (32×32×3; z of 128 for `biggan`).
 Every variant keeps batch 64 and the generator EMA, and the DCGAN-based ones DCGAN's
 widths, so those rows of the README's zoo table differ by the idea alone; the
@@ -37,7 +43,8 @@ plus ~2–4 minutes of evaluations.
 
 from experiments.configs import dcgan_mnist
 
-MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan", "biggan", "progressive")
+MODELS = ("dcgan", "cgan_concat", "cgan_projection", "sngan", "sagan", "biggan", "progressive",
+          "stylegan")
 VARIANTS = MODELS + ("cifar10", "tiny")
 
 
@@ -70,6 +77,7 @@ def get_config(variant: str = ""):
     config.optim.b1, config.optim.b2 = 0.0, 0.9
   if model == "biggan":
     config.model.arch = "biggan"
+    config.model.g_spectral_norm = config.model.d_spectral_norm = True
     # ch = 8: 32 channels throughout (ch = 16 costs 3x the step on 2 cores).
     config.model.base_features = 4 if "tiny" in names else 8
     # Split into 1 + blocks chunks: 3 at 28×28, 4 at 32×32.
@@ -87,4 +95,13 @@ def get_config(variant: str = ""):
     config.optim.b1, config.optim.b2 = 0.0, 0.99
     phase = 1 if "tiny" in names else 1000  # Tiny: every phase within its 6 steps.
     config.training.progressive_stable_steps = config.training.progressive_fade_steps = phase
+  if model == "stylegan":
+    config.model.arch = "stylegan"
+    if "tiny" not in names:
+      config.model.latent_dim = 64  # z; the noise maps add to the generator's input.
+    config.model.w_dim = 16 if "tiny" in names else 64
+    config.model.style_features = 8 if "tiny" in names else 32
+    config.model.mapping_layers = 2 if "tiny" in names else 4
+    config.optim.g_lr = config.optim.d_lr = 1e-3
+    config.optim.b1, config.optim.b2 = 0.0, 0.99
   return config

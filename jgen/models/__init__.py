@@ -43,11 +43,15 @@ from jgen.models.progressive_layers import EqualizedConv
 from jgen.models.progressive_layers import EqualizedDense
 from jgen.models.progressive_layers import minibatch_stddev
 from jgen.models.progressive_layers import pixel_norm
+from jgen.models.progressive_layers import upsample_nearest
 from jgen.models.style import AdaIN
 from jgen.models.style import MappingNetwork
 from jgen.models.style import ModulatedConv
 from jgen.models.style import NoiseInput
 from jgen.models.style import scaled_leaky_relu
+from jgen.models.stylegan import mix_styles
+from jgen.models.stylegan import style_mixing_grid
+from jgen.models.stylegan import StyleGenerator
 from jgen.models.vae import VAE
 from jgen.models.vq import Codebook
 from jgen.models.vq import ema_codebook_update

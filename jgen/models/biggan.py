@@ -35,9 +35,9 @@ from jgen.models.layers import spectral_normalized
 from jgen.typing import Array
 
 
-def _conv(features: int, size: int, train: bool, name: str | None = None):
+def _conv(features: int, size: int, train: bool, sn: bool, name: str | None = None):
   return spectral_normalized(nn.Conv(features, (size, size), padding="SAME", name=name),
-                             train)
+                             train, enabled=sn)
 
 
 def _upsample(x: Array) -> Array:
@@ -51,31 +51,36 @@ def _avg_pool(x: Array) -> Array:
 class _UpBlock(nn.Module):
   features: int
   bn_axis_name: str | None
+  spectral_norm: bool
 
   @nn.compact
   def __call__(self, x: Array, c: Array, train: bool) -> Array:
     def norm(h):
-      return ConditionalBatchNorm(axis_name=self.bn_axis_name, spectral_norm=True)(h, c, train)
+      return ConditionalBatchNorm(axis_name=self.bn_axis_name,
+                                  spectral_norm=self.spectral_norm)(h, c, train)
+    sn = self.spectral_norm
     h = _upsample(nn.relu(norm(x)))
-    h = _conv(self.features, 3, train)(h)
-    h = _conv(self.features, 3, train)(nn.relu(norm(h)))
-    return h + _conv(self.features, 1, train, "shortcut")(_upsample(x))
+    h = _conv(self.features, 3, train, sn)(h)
+    h = _conv(self.features, 3, train, sn)(nn.relu(norm(h)))
+    return h + _conv(self.features, 1, train, sn, "shortcut")(_upsample(x))
 
 
 class _DownBlock(nn.Module):
   features: int
   downsample: bool
   preactivation: bool
+  spectral_norm: bool
 
   @nn.compact
   def __call__(self, x: Array, train: bool) -> Array:
+    sn = self.spectral_norm
     h = nn.relu(x) if self.preactivation else x
-    h = _conv(self.features, 3, train)(h)
-    h = _conv(self.features, 3, train)(nn.relu(h))
+    h = _conv(self.features, 3, train, sn)(h)
+    h = _conv(self.features, 3, train, sn)(nn.relu(h))
     pool = _avg_pool if self.downsample else (lambda v: v)
     shortcut = x
     if self.downsample or x.shape[-1] != self.features:
-      conv = _conv(self.features, 1, train, "shortcut")
+      conv = _conv(self.features, 1, train, sn, "shortcut")
       # Pre-activated blocks convolve at full resolution first (BigGAN's order).
       shortcut = pool(conv(x)) if self.preactivation else conv(pool(x))
     return pool(h) + shortcut
@@ -93,6 +98,8 @@ class BigGANGenerator(nn.Module):
     attention_resolution: a `SelfAttention2D` block after the up-block with this
       output size (14 for 28×28; 8 or 16 for 32×32); 0: none.
     bn_axis_name: pmap axis for the batch statistics.
+    spectral_norm: spectral-normalise every weight (BigGAN: on; off only to measure
+      its cost).
 
   Call args:
     z: (B, latent_dim), latent_dim divisible by the number of up-blocks + 1.
@@ -107,6 +114,7 @@ class BigGANGenerator(nn.Module):
   shared_dim: int = 32
   attention_resolution: int = 0
   bn_axis_name: str | None = None
+  spectral_norm: bool = True
 
   @nn.compact
   def __call__(self, z: Array, y: Array, train: bool = True) -> Array:
@@ -119,16 +127,17 @@ class BigGANGenerator(nn.Module):
     chunks = jnp.split(z, blocks + 1, axis=-1)
     shared = nn.Embed(self.num_classes, self.shared_dim, name="shared_embedding")(y)
     features = 4 * self.ch
-    h = spectral_normalized(nn.Dense(size * size * features), train)(chunks[0])
+    sn = self.spectral_norm
+    h = spectral_normalized(nn.Dense(size * size * features), train, sn)(chunks[0])
     h = h.reshape(z.shape[0], size, size, features)
     for i in range(blocks):
       c = jnp.concatenate([shared, chunks[i + 1]], axis=-1)
-      h = _UpBlock(features, self.bn_axis_name, name=f"block_{i}")(h, c, train)
+      h = _UpBlock(features, self.bn_axis_name, sn, name=f"block_{i}")(h, c, train)
       if h.shape[1] == self.attention_resolution:
-        h = SelfAttention2D(spectral_norm=True, name="attention")(h, train)
+        h = SelfAttention2D(spectral_norm=sn, name="attention")(h, train)
     h = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9,
                              axis_name=self.bn_axis_name)(h))
-    return jnp.tanh(_conv(self.channels, 3, train, "output")(h))
+    return jnp.tanh(_conv(self.channels, 3, train, sn, "output")(h))
 
 
 class BigGANDiscriminator(nn.Module):
@@ -140,6 +149,7 @@ class BigGANDiscriminator(nn.Module):
     ch: width unit (``4·ch`` channels throughout).
     attention_resolution: a `SelfAttention2D` block after the down-block with this
       output size; 0: none.
+    spectral_norm: as the generator's.
 
   Call args:
     x: (B, H, W, C) images.
@@ -151,17 +161,18 @@ class BigGANDiscriminator(nn.Module):
   image_size: int = 32
   ch: int = 16
   attention_resolution: int = 0
+  spectral_norm: bool = True
 
   @nn.compact
   def __call__(self, x: Array, y: Array, train: bool = True) -> Array:
     check_image_size("BigGANDiscriminator", self.image_size)
     _, blocks = CONV_LAYOUT[self.image_size]
     one_hot_labels("BigGANDiscriminator", y, self.num_classes, x.shape[0])
-    h = x
+    h, sn = x, self.spectral_norm
     for i in range(blocks + 1):  # The last block keeps the resolution.
       h = _DownBlock(4 * self.ch, downsample=i < blocks, preactivation=i > 0,
-                     name=f"block_{i}")(h, train)
+                     spectral_norm=sn, name=f"block_{i}")(h, train)
       if h.shape[1] == self.attention_resolution:
-        h = SelfAttention2D(spectral_norm=True, name="attention")(h, train)
+        h = SelfAttention2D(spectral_norm=sn, name="attention")(h, train)
     h = jnp.sum(nn.relu(h), axis=(1, 2))  # Global sum pooling.
-    return ProjectionOutput(self.num_classes, spectral_norm=True, name="projection")(h, y, train)
+    return ProjectionOutput(self.num_classes, spectral_norm=sn, name="projection")(h, y, train)

@@ -27,6 +27,7 @@ from jgen.models.progressive_layers import EqualizedConv
 from jgen.models.progressive_layers import EqualizedDense
 from jgen.models.progressive_layers import minibatch_stddev
 from jgen.models.progressive_layers import pixel_norm
+from jgen.models.progressive_layers import upsample_nearest
 from jgen.typing import Array
 from jgen.typing import ArrayLike
 
@@ -73,10 +74,6 @@ def _down(x: Array, factor: int) -> Array:
   return x if factor == 1 else nn.avg_pool(x, (factor, factor), strides=(factor, factor))
 
 
-def _up(x: Array, factor: int) -> Array:
-  return x if factor == 1 else jnp.repeat(jnp.repeat(x, factor, axis=1), factor, axis=2)
-
-
 def _lerp(a: Array, b: Array, t: Array) -> Array:
   return a + t * (b - a)  # Exactly a at t = 0 (b − a finite).
 
@@ -98,7 +95,8 @@ def progressive_images(images: Array, progress: ArrayLike) -> Array:
   full = sizes[-1]
   out = _down(images, full // sizes[0])
   for s in range(1, len(sizes)):
-    out = _lerp(_up(out, 2), _down(images, full // sizes[s]), fade_weight(progress, s))
+    out = _lerp(upsample_nearest(out, 2), _down(images, full // sizes[s]),
+                fade_weight(progress, s))
   return out
 
 
@@ -144,9 +142,9 @@ class ProgressiveGenerator(nn.Module):
     image = to_rgb(h, 0)
     self.sow("intermediates", "image_0", image)
     for s in range(1, len(sizes)):
-      h = act(EqualizedConv(self.features)(_up(h, 2)))
+      h = act(EqualizedConv(self.features)(upsample_nearest(h, 2)))
       h = act(EqualizedConv(self.features)(h))
-      image = _lerp(_up(image, 2), to_rgb(h, s), fade_weight(progress, s))
+      image = _lerp(upsample_nearest(image, 2), to_rgb(h, s), fade_weight(progress, s))
       self.sow("intermediates", f"image_{s}", image)  # The blended image at level s.
     return image
 

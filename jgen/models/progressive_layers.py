@@ -110,6 +110,11 @@ def _conv(x: Array, kernel: Array) -> Array:
                                   dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
+def upsample_nearest(x: Array, factor: int) -> Array:
+  """(B, H, W, C) → (B, factor·H, factor·W, C), each pixel repeated factor × factor."""
+  return x if factor == 1 else jnp.repeat(jnp.repeat(x, factor, axis=1), factor, axis=2)
+
+
 def pixel_norm(x: Array, axis: int = -1, epsilon: float = 1e-8) -> Array:
   """``x / √(mean_c x_c² + ε)``: each feature vector scaled to unit mean square.
 

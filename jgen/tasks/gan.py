@@ -6,7 +6,10 @@ toys or ``'dcgan'`` for images, ``loss.name`` any name of ``gan_loss_pair``,
 step), Adam for both players, an optional generator EMA. The DCGAN players take the
 zoo's options (``experiments/configs/gan_zoo.py``): ``model.conditional`` with
 ``model.g_conditioning`` / ``model.d_conditioning``, ``model.g_spectral_norm`` /
-``model.d_spectral_norm`` and ``model.attention_resolution``. Evaluation: mode
+``model.d_spectral_norm`` and ``model.attention_resolution``; ``model.arch``
+``'biggan'``, ``'progressive'`` and ``'stylegan'`` (StyleGAN's generator against
+DCGAN's discriminator; ``model.w_dim``, ``style_features``, ``mapping_layers``).
+Evaluation: mode
 coverage (VEEGAN/PacGAN protocol) on the toys; sample grids, scatter plots, latent
 interpolations and, for a conditional model, a grid of one row per class as figures.
 """
@@ -43,6 +46,8 @@ from jgen.models.progressive import ProgressiveDiscriminator
 from jgen.models.progressive import ProgressiveGenerator
 from jgen.models.progressive import progress_at
 from jgen.models.progressive import progressive_images
+from jgen.models.stylegan import StyleGenerator
+from jgen.models.stylegan import style_mixing_grid
 from jgen.tasks.base import Task
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
@@ -58,7 +63,7 @@ from jgen.typing import Array
 from jgen.typing import ArrayLike
 from jgen.typing import PRNGKey
 
-ARCHITECTURES = ("mlp", "dcgan", "biggan", "progressive")
+ARCHITECTURES = ("mlp", "dcgan", "biggan", "progressive", "stylegan")
 
 
 def validate(config, info) -> None:
@@ -66,7 +71,8 @@ def validate(config, info) -> None:
   if info.is_toy != (config.model.arch == "mlp"):
     raise ValueError(
         f"model.arch={config.model.arch!r} does not fit data.name={config.data.name!r}: "
-        "use 'mlp' for the 2-D toys and 'dcgan', 'biggan' or 'progressive' for images.")
+        "use 'mlp' for the 2-D toys and 'dcgan', 'biggan', 'progressive' or 'stylegan' for "
+        "images.")
   if info.is_toy and config.data.name not in data.TOY_DATASETS:
     raise ValueError(f"data.name={config.data.name!r}: the GAN task scores mode coverage, "
                      f"so its toys are the mixtures {tuple(data.TOY_DATASETS)}.")
@@ -87,16 +93,17 @@ def validate(config, info) -> None:
     used = [name for name, value in zoo.items() if value]
     raise ValueError(f"{', '.join(used)}: options of the 'dcgan' players; model.arch='mlp' "
                      "has none.")
-  spectral_d = zoo["model.d_spectral_norm"] or config.model.arch == "biggan"
+  spectral_d = zoo["model.d_spectral_norm"]
   if config.loss.name == "wasserstein" and spectral_d:
     # Clipping on top of spectral norm leaves a critic too weak to train G (Miyato's
     # sngan_projection #15): the Lipschitz bound comes from one or the other.
     raise ValueError("loss.name='wasserstein' (weight clipping) with a spectrally "
                      "normalised discriminator does not train; use 'hinge' or 'wgan_gp'.")
+  if config.model.arch in ("progressive", "stylegan") and any(zoo.values()):
+    raise ValueError(f"{', '.join(n for n, v in zoo.items() if v)}: options of the 'dcgan' "
+                     f"players; model.arch={config.model.arch!r} is unconditional, without "
+                     "them.")
   if config.model.arch == "progressive":
-    if any(zoo.values()):
-      raise ValueError(f"{', '.join(n for n, v in zoo.items() if v)}: options of the 'dcgan' "
-                       "players; model.arch='progressive' is unconditional, without them.")
     check_positive(config, "training.progressive_stable_steps",
                    "training.progressive_fade_steps")
     if config.data.batch_size % 4:  # The minibatch standard deviation's groups.
@@ -120,7 +127,7 @@ def validate(config, info) -> None:
     labels = (np.zeros((2,), np.int32),) if zoo["model.conditional"] else ()
     try:  # Shapes only: the modules check their options (e.g. the attention size).
       jax.eval_shape(functools.partial(generator.init, train=False), jax.random.key(0),
-                     np.zeros((2, model.latent_dim), np.float32), *labels)
+                     np.zeros((2, latent_size(config, info)), np.float32), *labels)
       jax.eval_shape(functools.partial(discriminator.init, train=False), jax.random.key(0),
                      np.zeros((2, *info.shape), np.float32), *labels)
     except ValueError as e:  # Without JAX's trace frames.
@@ -132,6 +139,14 @@ def num_classes(config, info) -> int:
   return info.num_classes if config.model.get("conditional", False) else 0
 
 
+def latent_size(config, info) -> int:
+  """The generator's input size: ``model.latent_dim``, plus the noise maps for
+  ``'stylegan'`` (`jgen.models.stylegan.StyleGenerator.latent_size`)."""
+  if config.model.arch == "stylegan":
+    return _models(config, info)[0].latent_size
+  return config.model.latent_dim
+
+
 def _models(config, info):
   shape, model = info.shape, config.model
   if model.arch == "mlp":
@@ -141,13 +156,22 @@ def _models(config, info):
   if model.arch == "progressive":
     return (ProgressiveGenerator(shape[0], shape[-1], features=model.base_features),
             ProgressiveDiscriminator(shape[0], features=model.base_features))
-  if model.arch == "biggan":  # Spectral norm in both players, always.
+  if model.arch == "stylegan":  # Against DCGAN's discriminator: the row differs by G.
+    return (StyleGenerator(shape[0], shape[-1], z_dim=model.latent_dim,
+                           w_dim=model.get("w_dim", 64),
+                           features=model.get("style_features", 32),
+                           mapping_layers=model.get("mapping_layers", 4),
+                           bn_axis_name=parallel.step_axis_name()),
+            DCGANDiscriminator(image_size=shape[0], base_features=model.base_features))
+  if model.arch == "biggan":  # Spectral norm in both players, unless switched off.
     return (BigGANGenerator(classes, image_size=shape[0], channels=shape[-1],
                             ch=model.base_features, shared_dim=model.shared_dim,
                             attention_resolution=attention,
-                            bn_axis_name=parallel.step_axis_name()),
+                            bn_axis_name=parallel.step_axis_name(),
+                            spectral_norm=model.get("g_spectral_norm", True)),
             BigGANDiscriminator(classes, image_size=shape[0], ch=model.base_features,
-                                attention_resolution=attention))
+                                attention_resolution=attention,
+                                spectral_norm=model.get("d_spectral_norm", True)))
   # Batch norm averages over the data-parallel axis: global-batch statistics.
   generator = DCGANGenerator(
       image_size=shape[0], channels=shape[-1], base_features=model.base_features,
@@ -170,7 +194,7 @@ def init_state(config, info) -> GANState:
   return create_gan_state(
       jax.random.key(config.seed), generator, discriminator,
       adam(config.optim.g_lr), adam(config.optim.d_lr),
-      latent_dim=config.model.latent_dim, data_shape=info.shape,
+      latent_dim=latent_size(config, info), data_shape=info.shape,
       use_ema=config.training.ema_decay > 0, num_classes=num_classes(config, info))
 
 
@@ -186,7 +210,7 @@ def player_kwargs(config, step) -> dict:
 
 def train_step(config, info):
   """``step(state, batch, axis_name)``; ``batch`` leaves are ``(n_critic, B, ...)``."""
-  classes = num_classes(config, info)
+  classes, latent_dim = num_classes(config, info), latent_size(config, info)
 
   def step(state, batch, axis_name=None):
     real = (data.scale_to_symmetric(batch["image"]) if "image" in batch
@@ -200,7 +224,7 @@ def train_step(config, info):
       state = state.replace(**{name: functools.partial(fn, **kwargs)
                                for name, fn in applies.items()})
     new_state, metrics = gan_train_step(
-        state, real, labels, loss=config.loss.name, latent_dim=config.model.latent_dim,
+        state, real, labels, loss=config.loss.name, latent_dim=latent_dim,
         num_classes=classes, n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
         clip_value=config.loss.clip_value, ema_decay=config.training.ema_decay,
         g_orthogonal_weight=config.loss.get("g_orthogonal_weight", 0.0), axis_name=axis_name)
@@ -258,7 +282,7 @@ def sampler(config, info):
   """``draw(state, key, num)``: uint8 NHWC images, or float32 points for a toy; a
   conditional model draws the classes of `sample_labels`."""
   def draw(state: GANState, key: PRNGKey, num: int) -> np.ndarray:
-    samples = generate(state, key, num, config.model.latent_dim,
+    samples = generate(state, key, num, latent_size(config, info),
                        sample_labels(config, info, num),
                        kwargs=player_kwargs(config, int(state.step)))
     return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
@@ -331,7 +355,7 @@ def _discriminator_test(config, info):
     key = _eval_key(state)
     kwargs = player_kwargs(config, int(state.step))
     fake = generate(state, jax.random.fold_in(key, 0), real.shape[0],
-                    config.model.latent_dim, fake_labels, kwargs=kwargs)
+                    latent_size(config, info), fake_labels, kwargs=kwargs)
     # Real images as the discriminator sees them at this progress.
     shown = progressive_images(real, kwargs["progress"]) if kwargs else real
     real_scores = scores(state, shown, real_labels, kwargs)
@@ -369,7 +393,7 @@ def _eval_key(state):
 
 
 def figures(config, info):
-  latent_dim = config.model.latent_dim
+  latent_dim = latent_size(config, info)
   if info.is_toy:
     modes, _ = data.TOY_DATASETS[config.data.name]
     reference = data.sample_toy(config.data.name, np.random.default_rng(1), 2500)
@@ -404,8 +428,25 @@ def figures(config, info):
       grid_labels = np.repeat(np.arange(classes), 10).astype(np.int32)
       out["classes"] = image_grid(
           pictures(variables, state, jnp.tile(z, (classes, 1)), grid_labels), ncol=10)
+    if config.model.arch == "stylegan":
+      out.update(_style_figures(state, variables, jax.random.fold_in(key, 3), latent_dim,
+                                config.model.latent_dim))
     return out
   return images
+
+
+def _style_figures(state: GANState, variables, key: PRNGKey, latent_dim: int, z_dim: int
+                   ) -> dict:
+  """StyleGAN's figures: style mixing (row i's coarse styles with column j's fine ones)
+  and truncation in W (rows ψ = 1, 0.75, 0.5, 0.25, 0; one latent per column)."""
+  a, b, c = jax.random.normal(key, (3, 8, latent_dim))
+  grid = style_mixing_grid(state.g_apply, variables, a, b, z_dim)
+  psis = (1.0, 0.75, 0.5, 0.25, 0.0)
+  rows = [_eval_apply(state.g_apply, variables, c, None, {"truncation_psi": psi})
+          for psi in psis]
+  return {"style_mixing": image_grid(data.inverse_scale_to_uint8(grid), ncol=9),
+          "truncation_w": image_grid(data.inverse_scale_to_uint8(jnp.concatenate(rows)),
+                                     ncol=8)}
 
 
 TASK = Task(name="gan", validate=validate, init_state=init_state, train_step=train_step,

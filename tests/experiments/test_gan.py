@@ -168,3 +168,20 @@ def test_biggan_trains_then_truncation_curve_and_latent_arithmetic(tmp_path, run
   assert sweep["k"] == [-0.5, 0.0, 0.5] and sweep["same_class"][1] == 1.0
   assert len(sweep["mean_attribute"]) == 3
   assert (workdir / "figures" / "latent_arithmetic_ink.png").exists()
+
+
+def test_stylegan_trains_then_truncation_in_w(tmp_path, run, run_module):
+  workdir = tmp_path / "stylegan"
+  data_flags = _tiny_mnist(tmp_path)
+  run(workdir, f"--config={ZOO}:stylegan,tiny", "--config.eval.sample_metrics=('fid',)",
+      "--config.eval.every=6", *data_flags)
+  figures = {p.name for p in (workdir / "figures").iterdir()}
+  assert {"style_mixing_0000006.png", "truncation_w_0000006.png"} <= figures
+  assert np.isfinite(json.loads((workdir / "summary.json").read_text())["fid"])
+  run_module("experiments.truncation", f"--workdir={workdir}", "--psi=1,0",
+             "--num_samples=40", data_flags[0].replace("--config.data.", "--"),
+             data_flags[1].replace("--config.data.", "--"))
+  results = json.loads((workdir / "truncation.json").read_text())
+  assert [r["psi"] for r in results] == [1.0, 0.0]
+  # ψ = 0 puts every sample at w̄: the noise alone varies them, so recall collapses.
+  assert results[1]["recall"] <= results[0]["recall"]

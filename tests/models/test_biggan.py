@@ -31,6 +31,16 @@ def test_shapes_range_and_documented_parameter_counts(size, channels, latent, g_
             if jax.tree_util.keystr(k).endswith("/sigma']")]
   kernels = [k for k, v in jax.tree_util.tree_leaves_with_path(d_vars["params"]) if v.ndim >= 2]
   assert len(sigmas) == len(kernels)
+  # Switched off (to time its cost): the same parameters, no power-iteration state.
+  plain_d = BigGANDiscriminator(10, image_size=size, spectral_norm=False)
+  plain_vars = plain_d.init(jax.random.key(2), images, y, train=False)
+  assert "batch_stats" not in plain_vars
+  assert jax.tree.structure(plain_vars["params"]) == jax.tree.structure(d_vars["params"])
+  plain_g = BigGANGenerator(10, image_size=size, channels=channels, spectral_norm=False)
+  plain_g_vars = plain_g.init(jax.random.key(1), z, y, train=False)
+  assert count_params(plain_g_vars["params"]) == g_count
+  assert not any("sigma" in jax.tree_util.keystr(k) for k, _ in
+                 jax.tree_util.tree_leaves_with_path(plain_g_vars["batch_stats"]))
 
 
 def test_every_chunk_of_z_and_the_label_reach_the_image():

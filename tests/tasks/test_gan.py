@@ -26,6 +26,10 @@ def test_every_zoo_config_validates_and_builds_its_players(model):
   # Spectral norm puts its vectors in the players' model state, never in the params.
   assert bool(state.d_batch_stats) == (config.model.d_spectral_norm or model == "biggan")
   assert ("attention" in state.d_params) == (model == "sagan")
+  # StyleGAN's running mean of w is model state of the generator.
+  assert ("w_avg" in state.g_batch_stats) == (model == "stylegan")
+  z = np.zeros((2, gan.latent_size(config, MNIST)), np.float32)
+  assert gan.generate_from(state, z, gan.sample_labels(config, MNIST, 2)).shape == (2, 28, 28, 1)
   labels = gan.sample_labels(config, MNIST, 25)
   if conditional:
     np.testing.assert_array_equal(labels, np.arange(25) % 10)
@@ -43,6 +47,8 @@ def test_every_zoo_config_validates_and_builds_its_players(model):
      "model.d_conditioning='cbn'"),
     ({"model.attention_resolution": 7}, "mnist", "model: .*one of \\(14,\\)"),
     ({"model.arch": "biggan"}, "mnist", "'biggan' is class-conditional"),
+    ({"model.arch": "stylegan", "model.conditional": True}, "mnist",
+     "model.arch='stylegan' is unconditional"),
     ({"loss.g_orthogonal_weight": -1.0}, "mnist", "g_orthogonal_weight=-1.0 must be >= 0"),
 ])
 def test_bad_zoo_options_are_clear_errors(overrides, name, match):
@@ -57,8 +63,8 @@ def test_bad_zoo_options_are_clear_errors(overrides, name, match):
 
 
 def test_zoo_config_errors():
-  with pytest.raises(ValueError, match="Unknown config variant 'stylegan'"):
-    gan_zoo.get_config("stylegan")
+  with pytest.raises(ValueError, match="Unknown config variant 'stylegan3'"):
+    gan_zoo.get_config("stylegan3")
   with pytest.raises(ValueError, match="One model per config"):
     gan_zoo.get_config("sngan,sagan")
 
