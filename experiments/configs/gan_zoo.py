@@ -27,7 +27,7 @@ Variants (comma-separated; one model, plus `tiny` for the tests):
                      phases of `training.progressive_stable_steps` and `_fade_steps`.
   `stylegan`         StyleGAN's generator at CPU scale (`jgen.models.stylegan`, Karras et
                      al. 2019, 2020): mapping network (4 layers, z and w of 64), learned
-                     constant, modulated/demodulated convolutions of 32 channels with
+                     constant, modulated/demodulated convolutions of 64 channels with
                      per-layer styles and noise inputs, skip to_rgb; against DCGAN's
                      discriminator, non-saturating loss, Adam(1e-3, β = 0, 0.99); figures
                      of style mixing and truncation in W.
@@ -100,7 +100,7 @@ def get_config(variant: str = ""):
     if "tiny" not in names:
       config.model.latent_dim = 64  # z; the noise maps add to the generator's input.
     config.model.w_dim = 16 if "tiny" in names else 64
-    config.model.style_features = 8 if "tiny" in names else 32
+    config.model.style_features = 8 if "tiny" in names else 64
     config.model.mapping_layers = 2 if "tiny" in names else 4
     config.optim.g_lr = config.optim.d_lr = 1e-3
     config.optim.b1, config.optim.b2 = 0.0, 0.99

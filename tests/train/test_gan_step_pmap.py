@@ -7,6 +7,7 @@ import json
 import jax, jax.numpy as jnp, numpy as np, optax
 from jgen.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from jgen.models.mlp import MLPDiscriminator, MLPGenerator
+from jgen.models.stylegan import StyleGenerator
 from jgen.train import parallel
 from jgen.train.gan_state import create_gan_state
 from jgen.train.gan_step import gan_train_step
@@ -20,6 +21,10 @@ if ARCH == "zoo":  # Conditional BN, projection, spectral norm and attention in 
   g, d, shape = DCGANGenerator(conditioning="cbn", **zoo), DCGANDiscriminator(
       conditioning="projection", **zoo), (28, 28, 1)
   g_par = DCGANGenerator(conditioning="cbn", bn_axis_name=parallel.AXIS_NAME, **zoo)
+elif ARCH == "stylegan":  # Noise maps in the latent, w̄ averaged over the devices.
+  g = StyleGenerator(28, 1, z_dim=4, w_dim=8, features=4, mapping_layers=2)
+  d, shape, LATENT = DCGANDiscriminator(base_features=8), (28, 28, 1), g.latent_size
+  g_par = g.clone(bn_axis_name=parallel.AXIS_NAME)
 elif ARCH == "mlp":
   g, d, shape = MLPGenerator(hidden=(16, 16)), MLPDiscriminator(hidden=(16, 16)), (2,)
   g_par = MLPGenerator(hidden=(16, 16))
@@ -77,6 +82,7 @@ print(json.dumps(dict(max_param_diff=diff, bit_identical_rerun=identical,
     ("mlp", "hinge", 2),
     ("dcgan", "least_squares", 1),
     ("zoo", "hinge", 2),
+    ("stylegan", "non_saturating", 1),
 ])
 def test_pmap_over_8_devices_equals_single_device(run_on_fake_devices, arch, loss, n_critic):
   result = run_on_fake_devices(_CODE.format(arch=arch, loss=loss, n_critic=n_critic))
