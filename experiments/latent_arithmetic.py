@@ -43,6 +43,7 @@ def main(argv):
   from jgen.figures import save_png  # pylint: disable=g-import-not-at-top
   from jgen.metrics import attributes  # pylint: disable=g-import-not-at-top
   from jgen.tasks import gan  # pylint: disable=g-import-not-at-top
+  from jgen.tasks import gan_runs  # pylint: disable=g-import-not-at-top
   from jgen.train import rng  # pylint: disable=g-import-not-at-top
 
   workdir = _WORKDIR.value
@@ -50,7 +51,7 @@ def main(argv):
     steps = [float(k) for k in _STEPS.value]
     if 0.0 not in steps:
       raise ValueError(f"--steps must include 0 (the reference); got {steps}.")
-    run = gan.load_trained_run(workdir)
+    run = gan_runs.load_trained_run(workdir)
   except (ValueError, FileNotFoundError, data.DatasetNotAvailableError) as e:
     raise app.UsageError(f"--workdir: {e}") from None
   config, info, state, network = run

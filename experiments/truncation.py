@@ -47,6 +47,7 @@ def main(argv):
   from jgen.figures import save_png  # pylint: disable=g-import-not-at-top
   from jgen.metrics import suite  # pylint: disable=g-import-not-at-top
   from jgen.tasks import gan  # pylint: disable=g-import-not-at-top
+  from jgen.tasks import gan_runs  # pylint: disable=g-import-not-at-top
   from jgen.train import rng  # pylint: disable=g-import-not-at-top
 
   workdir = _WORKDIR.value
@@ -57,7 +58,7 @@ def main(argv):
     psis = [float(p) for p in _PSI.value]
     if any(not 0 <= p <= 1 for p in psis):
       raise ValueError(f"--psi must be in [0, 1] (1: none); got {psis}.")
-    run = gan.load_trained_run(workdir)
+    run = gan_runs.load_trained_run(workdir)
     reference = suite.load_reference(run.network, run.info.name, npz_dir=_NPZ_DIR.value,
                                      data_dir=_DATA_DIR.value)
   except (ValueError, FileNotFoundError, data.DatasetNotAvailableError) as e:

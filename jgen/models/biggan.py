@@ -32,16 +32,13 @@ from jgen.models.attention import SelfAttention2D
 from jgen.models.conditioning import ConditionalBatchNorm
 from jgen.models.conditioning import ProjectionOutput
 from jgen.models.layers import spectral_normalized
+from jgen.models.progressive_layers import upsample_nearest
 from jgen.typing import Array
 
 
 def _conv(features: int, size: int, train: bool, sn: bool, name: str | None = None):
   return spectral_normalized(nn.Conv(features, (size, size), padding="SAME", name=name),
                              train, enabled=sn)
-
-
-def _upsample(x: Array) -> Array:
-  return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
 def _avg_pool(x: Array) -> Array:
@@ -59,10 +56,10 @@ class _UpBlock(nn.Module):
       return ConditionalBatchNorm(axis_name=self.bn_axis_name,
                                   spectral_norm=self.spectral_norm)(h, c, train)
     sn = self.spectral_norm
-    h = _upsample(nn.relu(norm(x)))
+    h = upsample_nearest(nn.relu(norm(x)), 2)
     h = _conv(self.features, 3, train, sn)(h)
     h = _conv(self.features, 3, train, sn)(nn.relu(norm(h)))
-    return h + _conv(self.features, 1, train, sn, "shortcut")(_upsample(x))
+    return h + _conv(self.features, 1, train, sn, "shortcut")(upsample_nearest(x, 2))
 
 
 class _DownBlock(nn.Module):

@@ -35,7 +35,8 @@ from jgen.typing import ArrayLike
 LEVELS = {28: (7, 14, 28), 32: (4, 8, 16, 32)}
 
 
-def _check_size(owner: str, image_size: int) -> tuple[int, ...]:
+def image_levels(owner: str, image_size: int) -> tuple[int, ...]:
+  """``LEVELS[image_size]``, or a ValueError naming ``owner`` and the supported sizes."""
   if image_size not in LEVELS:
     raise ValueError(f"{owner} supports image_size in {sorted(LEVELS)}; got {image_size}.")
   return LEVELS[image_size]
@@ -91,7 +92,7 @@ def progressive_images(images: Array, progress: ArrayLike) -> Array:
   Returns:
     (B, H, W, C).
   """
-  sizes = _check_size("progressive_images", images.shape[1])
+  sizes = image_levels("progressive_images", images.shape[1])
   full = sizes[-1]
   out = _down(images, full // sizes[0])
   for s in range(1, len(sizes)):
@@ -128,7 +129,7 @@ class ProgressiveGenerator(nn.Module):
   @nn.compact
   def __call__(self, z: Array, progress: ArrayLike = 1e9, train: bool = True) -> Array:
     del train
-    sizes = _check_size("ProgressiveGenerator", self.image_size)
+    sizes = image_levels("ProgressiveGenerator", self.image_size)
 
     def act(x):
       return pixel_norm(nn.leaky_relu(x, 0.2))
@@ -171,7 +172,7 @@ class ProgressiveDiscriminator(nn.Module):
   @nn.compact
   def __call__(self, x: Array, progress: ArrayLike = 1e9, train: bool = True) -> Array:
     del train
-    sizes = _check_size("ProgressiveDiscriminator", self.image_size)
+    sizes = image_levels("ProgressiveDiscriminator", self.image_size)
     full = sizes[-1]
 
     def act(v):

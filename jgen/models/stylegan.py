@@ -27,7 +27,7 @@ import flax.linen as nn
 from jax import lax
 import jax.numpy as jnp
 
-from jgen.models.progressive import LEVELS
+from jgen.models.progressive import image_levels
 from jgen.models.progressive_layers import upsample_nearest
 from jgen.models.style import MappingNetwork
 from jgen.models.style import ModulatedConv
@@ -37,21 +37,14 @@ from jgen.typing import Array
 from jgen.typing import ArrayLike
 
 
-def _levels(image_size: int) -> tuple[int, ...]:
-  if image_size not in LEVELS:
-    raise ValueError(f"StyleGenerator supports image_size in {sorted(LEVELS)}; got "
-                     f"{image_size}.")
-  return LEVELS[image_size]
-
-
 def num_styles(image_size: int) -> int:
   """Styles (= convolutions) of the synthesis network: one at the first level, two after."""
-  return 2 * len(_levels(image_size)) - 1
+  return 2 * len(image_levels("StyleGenerator", image_size)) - 1
 
 
 def noise_shapes(image_size: int) -> tuple[int, ...]:
   """The side of each convolution's noise map, in order (e.g. 7, 14, 14, 28, 28)."""
-  levels = _levels(image_size)
+  levels = image_levels("StyleGenerator", image_size)
   return (levels[0],) + tuple(r for r in levels[1:] for _ in range(2))
 
 
@@ -169,7 +162,7 @@ class StyleGenerator(nn.Module):
     return self.z_dim + self.noise_size
 
   def setup(self):
-    levels = _levels(self.image_size)
+    levels = image_levels("StyleGenerator", self.image_size)
     self.mapping_network = MappingNetwork(self.w_dim, self.mapping_layers)
     self.w_avg = self.variable("batch_stats", "w_avg", jnp.zeros, (self.w_dim,))
     self.const = self.param("const", nn.initializers.normal(1.0),

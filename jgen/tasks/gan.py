@@ -15,12 +15,10 @@ interpolations and, for a conditional model, a grid of one row per class as figu
 """
 
 import functools
-from typing import NamedTuple
 
 from absl import logging
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 import optax
 
@@ -28,8 +26,6 @@ from jgen import data
 from jgen.figures import image_grid
 from jgen.figures import scatter_plot
 from jgen.metrics import discriminator_two_sample_test
-from jgen.metrics import FeatureNetwork
-from jgen.metrics import feature_networks
 from jgen.metrics import mode_coverage
 from jgen.models.biggan import BigGANDiscriminator
 from jgen.models.biggan import BigGANGenerator
@@ -51,7 +47,6 @@ from jgen.models.stylegan import style_mixing_grid
 from jgen.tasks.base import Task
 from jgen.tasks.base import check_choices
 from jgen.tasks.base import check_positive
-from jgen.tasks import sample_quality
 from jgen.tasks.base import load_arrays
 from jgen.train import parallel
 from jgen.train import rng
@@ -287,46 +282,6 @@ def sampler(config, info):
                        kwargs=player_kwargs(config, int(state.step)))
     return samples if info.is_toy else np.asarray(data.inverse_scale_to_uint8(samples))
   return draw
-
-
-class TrainedRun(NamedTuple):
-  """A trained image GAN run: its config, dataset, newest state and feature network."""
-
-  config: ml_collections.ConfigDict
-  info: data.DatasetInfo
-  state: GANState
-  network: FeatureNetwork
-
-  def images(self, z: ArrayLike, labels: np.ndarray | None = None) -> np.ndarray:
-    """uint8 images of the (EMA) generator for latents ``z``, at the run's progress."""
-    kwargs = player_kwargs(self.config, int(self.state.step))
-    return np.asarray(data.inverse_scale_to_uint8(
-        generate_from(self.state, z, labels, kwargs=kwargs)))
-
-
-def load_trained_run(workdir: str) -> TrainedRun:
-  """The newest checkpoint of the image GAN run in ``workdir``, with its own config.
-
-  Raises:
-    ValueError: when ``workdir`` is not an image GAN run, or no feature network ships
-      for its dataset.
-    FileNotFoundError: when it holds no checkpoint.
-  """
-  from jgen.train import summaries  # pylint: disable=g-import-not-at-top
-  from jgen.train import trainer  # pylint: disable=g-import-not-at-top
-  stored = summaries.read_config(workdir)
-  if stored is None:
-    raise ValueError(f"{workdir!r} holds no config.json: not a jgen run.")
-  config = ml_collections.ConfigDict(stored)
-  info = data.dataset_info(config.data.name)
-  if config.task != "gan" or info.is_toy:
-    raise ValueError(f"{workdir!r} is a {config.task!r} run on {info.name!r}, not an image "
-                     "GAN run.")
-  network_name = sample_quality.network_name(config)
-  if network_name is None:
-    raise ValueError(f"No feature network ships for {info.name}.")
-  return TrainedRun(config, info, trainer.restore_state(config, workdir),
-                    feature_networks.load_feature_network(network_name))
 
 
 def _discriminator_test(config, info):
