@@ -18,7 +18,8 @@ from torch import nn
 BATCH, LATENT, STEPS = 64, 100, 50
 
 
-def _models():
+def build_models():
+  """The (generator, discriminator) pair, also used by `benchmarks/torch_steps.py`."""
   generator = nn.Sequential(
       nn.Linear(LATENT, 7 * 7 * 128, bias=False), nn.Unflatten(1, (128, 7, 7)),
       nn.BatchNorm2d(128, momentum=0.1), nn.ReLU(),
@@ -33,7 +34,7 @@ def _models():
 def main():
   torch.set_num_threads(2)
   torch.manual_seed(0)
-  generator, discriminator = _models()
+  generator, discriminator = build_models()
   g_opt = torch.optim.Adam(generator.parameters(), 2e-4, betas=(0.5, 0.999))
   d_opt = torch.optim.Adam(discriminator.parameters(), 2e-4, betas=(0.5, 0.999))
   bce = nn.BCEWithLogitsLoss()

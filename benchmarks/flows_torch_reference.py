@@ -6,11 +6,12 @@ Mirrors `benchmarks.flow_step`'s models op for op, on MNIST-shaped data (28×28�
 dequantized): the same layers in the same order as `jgen.models.flows` builds them,
 the same bounded scales ``log σ(h + 2) − log σ(2)``, Adam(1e-3), float32.
 
-- ``realnvp_mlp``: Logit(1e-6) → flatten → ActNorm → 4 affine couplings (alternating
+- ``realnvp_mlp``: Logit(1e-6) → flatten → 4 × (ActNorm → affine coupling; alternating
   masks), MLP 784-1024-1024 conditioners.
-- ``maf``: Logit(1e-6) → flatten → ActNorm → 5 × MADE(1024) affine layers, reversed in
+- ``maf``: Logit(1e-6) → flatten → 5 × (ActNorm → MADE(1024) affine layer), reversed in
   between (natural ordering, evenly spread degrees).
-- ``realnvp``: Logit(0.05) → the 3-scale RealNVP of ``flow_images.py:realnvp`` (width 32).
+- ``realnvp``: Logit(0.05) → the 3-scale RealNVP of ``flow_images.py:realnvp`` (width 32),
+  an ActNorm before every coupling.
 - ``glow``: ``flow_images.py:glow``: 2 levels × 6 steps of ActNorm → LU 1×1 conv →
   channel affine coupling (conv3×3 → ReLU → 1×1 → ReLU → conv3×3, width 64).
 
@@ -273,8 +274,8 @@ class FactorOut(nn.Module):
 
 
 def realnvp_scale(levels, c, hw, width, k):
-  def coupling(mask, parity, ch, size):
-    return ImageCoupling(ch, width, mask, parity, size)
+  def coupling(mask, parity, ch, size):  # ActNorm in front, as jgen's real_nvp.
+    return Seq(ActNorm(ch, True), ImageCoupling(ch, width, mask, parity, size))
   if levels == 1:
     return Seq(*(coupling("checkerboard", i % 2, c, hw) for i in range(k + 1)))
   return Seq(*(coupling("checkerboard", i % 2, c, hw) for i in range(k)), Squeeze(),
@@ -294,12 +295,13 @@ def glow_level(levels, c, hw, width, k):
 
 def build(name):
   if name == "realnvp_mlp":
-    return Seq(Logit(1e-6), Flatten((1, 28, 28)), ActNorm(784, False),
-               *(VectorCoupling(784, 1024, 2, i % 2) for i in range(4))), 128
+    return Seq(Logit(1e-6), Flatten((1, 28, 28)),
+               *(m for i in range(4)
+                 for m in (ActNorm(784, False), VectorCoupling(784, 1024, 2, i % 2)))), 128
   if name == "maf":
-    layers = [Logit(1e-6), Flatten((1, 28, 28)), ActNorm(784, False)]
+    layers = [Logit(1e-6), Flatten((1, 28, 28))]
     for i in range(5):
-      layers.append(MAFLayer(784, 1024))
+      layers += [ActNorm(784, False), MAFLayer(784, 1024)]
       if i < 4:
         layers.append(Reverse())
     return Seq(*layers), 128

@@ -12,6 +12,7 @@ apart: they cost what a save or an evaluation costs, not a per-step overhead). T
 loops alternate, ``--rounds`` times each. One JSON line per model and round.
 """
 
+import functools
 import json
 import os
 import tempfile
@@ -67,7 +68,8 @@ def _trainer_seconds(config, arrays, steps: int) -> float:
 
 def _bare_seconds(config, arrays, steps: int) -> float:
   state, step_fn, batches = _pieces(config, arrays)
-  p_step, put, _ = parallel.data_parallel(step_fn)
+  # As the loop runs the steps it does not log: without the norms.
+  p_step, put, _ = parallel.data_parallel(functools.partial(step_fn, norms=False))
   rstate = put(state)
   with data.prefetch_to_device(batches) as device_batches:
     for _ in range(steps):

@@ -70,7 +70,8 @@ def init_state(config, info) -> LikelihoodState:
 def train_step(config, info):
   del info
 
-  def step(state, batch, axis_name=None):
+  def step(state, batch, axis_name=None, norms=True):
+    del norms  # The classifier reports no norms.
     images, labels = batch["image"], batch["label"]
     step_key = rng.step_key(state.base_key, state.step)
     n = images.shape[0]

@@ -207,7 +207,7 @@ def train_step(config, info):
   """``step(state, batch, axis_name)``; ``batch`` leaves are ``(n_critic, B, ...)``."""
   classes, latent_dim = num_classes(config, info), latent_size(config, info)
 
-  def step(state, batch, axis_name=None):
+  def step(state, batch, axis_name=None, norms=True):
     real = (data.scale_to_symmetric(batch["image"]) if "image" in batch
             else batch["x"].astype(np.float32))
     labels = batch["label"].astype(np.int32) if classes else None
@@ -222,7 +222,8 @@ def train_step(config, info):
         state, real, labels, loss=config.loss.name, latent_dim=latent_dim,
         num_classes=classes, n_critic=config.loss.n_critic, gp_weight=config.loss.gp_weight,
         clip_value=config.loss.clip_value, ema_decay=config.training.ema_decay,
-        g_orthogonal_weight=config.loss.get("g_orthogonal_weight", 0.0), axis_name=axis_name)
+        g_orthogonal_weight=config.loss.get("g_orthogonal_weight", 0.0),
+        norms=norms, axis_name=axis_name)
     return new_state.replace(**applies), metrics | kwargs
   return step
 

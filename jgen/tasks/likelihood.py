@@ -190,7 +190,7 @@ def _model_data(config, batch, key, axis_name=None):
 def train_step(config, info):
   del info
 
-  def step(state, batch, axis_name=None):
+  def step(state, batch, axis_name=None, norms=True):
     step_key = rng.step_key(state.base_key, state.step)
     x = _model_data(config, batch, rng.stream_key(step_key, "binarize"), axis_name)
     labels = batch["label"] if is_conditional(config) else None
@@ -200,7 +200,8 @@ def train_step(config, info):
       index = (jax.random.randint(key, (), 0, config.model.num_masks)
                if config.model.arch == "made" else 0)
       return _log_prob(config, state, params, x, index, labels)
-    return likelihood_train_step(state, x, log_prob_fn=log_prob_fn, axis_name=axis_name)
+    return likelihood_train_step(state, x, log_prob_fn=log_prob_fn,
+                                 norms=norms, axis_name=axis_name)
   return step
 
 

@@ -133,7 +133,7 @@ def init_state(config, info) -> VAEState:
 def train_step(config, info):
   del info
 
-  def step(state, batch, axis_name=None):
+  def step(state, batch, axis_name=None, norms=True):
     images = batch["image"]
     key = rng.stream_key(rng.step_key(state.base_key, state.step), "binarize")
     keys = parallel.example_keys(key, images.shape[0], axis_name)
@@ -144,7 +144,8 @@ def train_step(config, info):
         state, inputs, objective=config.loss.objective, beta=config.loss.beta,
         num_samples=config.loss.num_samples, corruption_kind=config.loss.corruption,
         corruption_level=config.loss.corruption_level,
-        commitment_cost=config.loss.commitment_cost, axis_name=axis_name)
+        commitment_cost=config.loss.commitment_cost, norms=norms,
+        axis_name=axis_name)
   return step
 
 

@@ -16,6 +16,8 @@ from jgen.train.likelihood_step import likelihood_train_step
 from jgen.train.loop import NonFiniteLossError
 from jgen.train.loop import PeriodicHook
 from jgen.train.loop import train_loop
+from jgen.train.norms import global_norm
+from jgen.train.norms import global_norms_if
 from jgen.train.parallel import AXIS_NAME
 from jgen.train.parallel import DataParallelStep
 from jgen.train.parallel import data_parallel

@@ -11,6 +11,7 @@ import optax
 
 from jgen import losses
 from jgen.train import rng
+from jgen.train.norms import global_norms_if
 from jgen.train.gan_state import GANState
 from jgen.typing import Array
 from jgen.typing import PRNGKey
@@ -142,6 +143,7 @@ def gan_train_step(
     clip_value: float = 0.01,
     ema_decay: float = 0.999,
     g_orthogonal_weight: float = 0.0,
+    norms: bool = True,
     axis_name: str | None = None,
 ) -> tuple[GANState, dict[str, Array]]:
   """One GAN update: ``n_critic`` discriminator updates, then one generator update.
@@ -182,6 +184,8 @@ def gan_train_step(
       step t is ``min(ema_decay, (1 + t)/(10 + t))``.
     g_orthogonal_weight: β of BigGAN's orthogonal regulariser on the generator's
       weights (`jgen.losses.orthogonal_regularization`), added to its loss; 0: none.
+    norms: whether to compute the four norms (else they are 0); the training loop
+      skips them on the steps it does not log.
     axis_name: the pmap axis to average gradients, metrics and statistics over, or
       None on a single device.
 
@@ -262,7 +266,9 @@ def gan_train_step(
     d_params = optax.apply_updates(d_params, updates)
     if loss == "wasserstein":
       d_params = jax.tree.map(lambda p: jnp.clip(p, -clip_value, clip_value), d_params)
-    aux = {"d_loss": d_loss, "d_grad_norm": optax.tree.norm(grads), **aux}
+    aux = {"d_loss": d_loss, **aux}
+    if i == n_critic - 1:  # The metrics are the last update's.
+      aux["d_grad_norm"], = global_norms_if(norms, grads)
     return (d_params, d_opt_state, d_stats), aux
 
   # Unrolled rather than lax.scan: XLA:CPU runs convolutions inside a while loop on a
@@ -296,9 +302,8 @@ def gan_train_step(
   metrics = {
       **d_metrics,
       "g_loss": g_loss,
-      "g_grad_norm": optax.tree.norm(g_grads),
-      "d_param_norm": optax.tree.norm(d_params),
-      "g_param_norm": optax.tree.norm(g_params),
+      **dict(zip(("g_grad_norm", "d_param_norm", "g_param_norm"),
+                 global_norms_if(norms, g_grads, d_params, g_params))),
       **ortho_metrics,
   }
   new_state = state.replace(

@@ -16,6 +16,7 @@ from jax import lax
 import optax
 
 from jgen.train import rng
+from jgen.train.norms import global_norms_if
 from jgen.typing import Array
 from jgen.typing import Params
 from jgen.typing import PRNGKey
@@ -58,6 +59,7 @@ def likelihood_train_step(
     x: Array,
     *,
     log_prob_fn: LogProbFn | None = None,
+    norms: bool = True,
     axis_name: str | None = None,
 ) -> tuple[LikelihoodState, dict[str, Array]]:
   """One update minimising ``L = −(1/B) Σ_b log p(x_b)``.
@@ -69,6 +71,8 @@ def likelihood_train_step(
       step's key ``fold_in(base_key, step)`` (the same on every device; derive
       per-example draws with ``parallel.example_keys``). Default:
       ``state.apply_fn({'params': params}, x).log_prob(x)``.
+    norms: whether to compute ``grad_norm`` and ``param_norm`` (else they are 0);
+      the training loop skips them on the steps it does not log.
     axis_name: the pmap axis to average over, or None.
 
   Returns:
@@ -90,9 +94,9 @@ def likelihood_train_step(
     grads = lax.pmean(grads, axis_name)
   new_state = state.apply_gradients(grads=grads)
   dims = math.prod(x.shape[1:])
+  grad_norm, param_norm = global_norms_if(norms, grads, new_state.params)
   metrics = {"loss": loss, "bits_per_dim": loss / (dims * math.log(2.0)),
-             "grad_norm": optax.tree.norm(grads),
-             "param_norm": optax.tree.norm(new_state.params)}
+             "grad_norm": grad_norm, "param_norm": param_norm}
   if axis_name is not None:
     metrics = lax.pmean(metrics, axis_name)
   return new_state, metrics

@@ -1,15 +1,16 @@
 """The training loop shared by every model family.
 
 The trainer (`jgen.train.trainer`) supplies a task's state, its pure step
-``step(state, batch, axis_name=None) -> (state, metrics)`` and a batch iterator; the
-loop pmaps the step over the local devices, feeds it prefetched device batches, logs
-metrics, runs periodic hooks (evaluation, figures), checkpoints on a cadence and
-resumes from the newest checkpoint in the workdir. It knows nothing of any model
-family: what a batch holds, and how many iterator batches one step takes, is the
+``step(state, batch, axis_name=None, norms=True) -> (state, metrics)`` and a batch
+iterator; the loop pmaps the step over the local devices, feeds it prefetched device
+batches, logs metrics, runs periodic hooks (evaluation, figures), checkpoints on a
+cadence and resumes from the newest checkpoint in the workdir. It knows nothing of any
+model family: what a batch holds, and how many iterator batches one step takes, is the
 task's business (see ``jgen.data.GroupedBatches``).
 """
 
 from collections.abc import Callable, Sequence
+import functools
 import logging as pylogging
 import os
 import time
@@ -81,8 +82,10 @@ def train_loop(
   Args:
     state: the initial (host, unreplicated) state, with an int ``step`` field; used
       as is when ``workdir`` has no checkpoint.
-    step_fn: the pure step, ``step_fn(state, batch, axis_name=None)``, returning the
-      new state and a flat dict of scalar metrics.
+    step_fn: the pure step, ``step_fn(state, batch, axis_name=None, norms=True)``,
+      returning the new state and a flat dict of scalar metrics; with ``norms=False``
+      (the steps whose metrics are not logged) it may skip costly metrics such as the
+      gradient and parameter norms (reporting 0), never changing the new state.
     batches: an iterator of host batches (pytrees of (devices, ...) arrays) with
       ``get_state``/``set_state``, e.g. a ``jgen.data.BatchIterator``.
     workdir: checkpoints go to ``workdir/checkpoints``.
@@ -111,6 +114,9 @@ def train_loop(
                jax.local_device_count())
 
   device_step = parallel.data_parallel(step_fn)
+  # Steps whose metrics are not logged skip the gradient and parameter norms: on a CPU
+  # they cost 10–25% of a small model's step (benchmarks/steps.py). Compiled at first use.
+  quiet_step = parallel.data_parallel(functools.partial(step_fn, norms=False))
   # Its get_state() is the iterator's position after the last batch it handed out.
   device_batches = prefetch_to_device(batches)
   rstate = device_step.put(state)
@@ -118,14 +124,15 @@ def train_loop(
   t0, t0_step = time.perf_counter(), start
   try:
     for step in range(start + 1, num_steps + 1):
-      rstate, metrics = device_step.step(rstate, next(device_batches))
+      last = step == num_steps
+      need_log = last or step % log_every == 0
+      stepper = device_step if need_log else quiet_step
+      rstate, metrics = stepper.step(rstate, next(device_batches))
       # The previous step's metrics are fetched only now, after this step has been
       # dispatched, so the device stays one step ahead of the host.
       if pending is not None:
         _check_finite(pending[0], device_step.get(pending[1]), workdir, last_saved)
       pending = (step, metrics)
-      last = step == num_steps
-      need_log = last or step % log_every == 0
       need_state = last or step % checkpoint_every == 0 or any(
           step % h.every == 0 for h in hooks)
       if need_log or need_state:

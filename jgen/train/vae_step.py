@@ -30,6 +30,7 @@ from jgen.data import corruption
 from jgen.models import vq
 from jgen.models import vqvae2 as vq2
 from jgen.train import rng
+from jgen.train.norms import global_norms_if
 from jgen.train.parallel import example_keys
 from jgen.typing import Array
 from jgen.typing import PRNGKey
@@ -239,6 +240,7 @@ def vae_train_step(
     corruption_level: float = 0.3,
     commitment_cost: float = 0.25,
     ema_decay: float = 0.99,
+    norms: bool = True,
     axis_name: str | None = None,
 ) -> tuple[VAEState, dict[str, Array]]:
   """One optimizer update of a latent-variable model (see the module docstring).
@@ -258,6 +260,8 @@ def vae_train_step(
       its strength (noise std or corrupted fraction).
     commitment_cost: β of the VQ-VAE commitment loss (0.25 in the paper).
     ema_decay: decay of an EMA codebook.
+    norms: whether to compute ``grad_norm`` and ``param_norm`` (else they are 0);
+      the training loop skips them on the steps it does not log.
     axis_name: the pmap axis to average over, or None.
 
   Returns:
@@ -295,8 +299,8 @@ def vae_train_step(
     new_state = new_state.replace(ema_codebook=_pack([
         vq.ema_codebook_update(level, z, i, decay=ema_decay, axis_name=axis_name)
         for level, z, i in zip(_levels(state.ema_codebook), z_e, indices)]))
-  metrics = {"loss": loss, **metrics, "grad_norm": optax.tree.norm(grads),
-             "param_norm": optax.tree.norm(new_state.params)}
+  grad_norm, param_norm = global_norms_if(norms, grads, new_state.params)
+  metrics = {"loss": loss, **metrics, "grad_norm": grad_norm, "param_norm": param_norm}
   if axis_name is not None:
     metrics = lax.pmean(metrics, axis_name)
   return new_state, metrics
