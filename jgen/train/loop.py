@@ -54,6 +54,18 @@ class NonFiniteLossError(FloatingPointError):
   """A loss became NaN or infinite; the message names the step."""
 
 
+# Unlogged steps a run must have before the loop compiles a second, norm-free variant
+# of its step: that compile costs seconds, the norms 1–20 ms per step (the MLP models).
+MIN_QUIET_STEPS = 500
+
+
+def skips_norms(num_steps: int, log_every: int) -> bool:
+  """Whether a run of ``num_steps`` (in all, resumed or not: every step of a run uses
+  the same variant) takes its unlogged steps with ``norms=False``."""
+  logged = num_steps // log_every + (num_steps % log_every != 0)
+  return num_steps - logged >= MIN_QUIET_STEPS
+
+
 def _check_finite(step: int, metrics: dict[str, Any], workdir: str, last_saved: int | None):
   bad = {k: float(v) for k, v in metrics.items() if not np.isfinite(v)}
   if bad:
@@ -76,6 +88,7 @@ def train_loop(
     max_to_keep: int = 3,
     hooks: Sequence[PeriodicHook] = (),
     writer: MetricWriter | None = None,
+    skip_norms: bool | None = None,
 ) -> PyTree:
   """Trains ``state`` for ``num_steps`` steps, resuming from ``workdir`` if possible.
 
@@ -95,6 +108,8 @@ def train_loop(
     max_to_keep: checkpoints kept.
     hooks: periodic evaluation/sampling hooks.
     writer: where metrics go (``train_`` prefix); None to only log.
+    skip_norms: run the steps that are not logged with ``norms=False``; None (default):
+      when the run has enough of them to pay for a second compile (`skips_norms`).
 
   Returns:
     The final state, unreplicated on the host.
@@ -115,8 +130,11 @@ def train_loop(
 
   device_step = parallel.data_parallel(step_fn)
   # Steps whose metrics are not logged skip the gradient and parameter norms: on a CPU
-  # they cost 10–25% of a small model's step (benchmarks/steps.py). Compiled at first use.
-  quiet_step = parallel.data_parallel(functools.partial(step_fn, norms=False))
+  # they cost 10–25% of a small model's step (benchmarks/steps.py).
+  if skip_norms is None:
+    skip_norms = skips_norms(num_steps, log_every)
+  quiet_step = (parallel.data_parallel(functools.partial(step_fn, norms=False))
+                if skip_norms else device_step)
   # Its get_state() is the iterator's position after the last batch it handed out.
   device_batches = prefetch_to_device(batches)
   rstate = device_step.put(state)

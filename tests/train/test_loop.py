@@ -40,10 +40,18 @@ def test_the_loop_computes_norms_on_the_steps_it_logs_only(tmp_path):
                                seed=0)
   writer = MetricWriter(str(tmp_path))
   final = loop.train_loop(state, step_fn, batches, workdir=str(tmp_path), num_steps=7,
-                          log_every=3, checkpoint_every=100, writer=writer)
+                          log_every=3, checkpoint_every=100, writer=writer,
+                          skip_norms=True)
   writer.close()
   assert int(final.step) == 7 and float(final.w) == 28.0  # Every step updated the state.
   assert int(final.quiet) == 4  # Steps 1, 2, 4, 5.
   with open(tmp_path / "metrics.jsonl") as f:
     logged = {r["step"]: r["train_norms"] for r in map(json.loads, f) if "train_norms" in r}
   assert logged == {3: 1.0, 6: 1.0, 7: 1.0}
+
+
+def test_runs_skip_norms_only_when_enough_steps_pay_for_the_second_compile():
+  assert not loop.skips_norms(20, 2)
+  assert not loop.skips_norms(loop.MIN_QUIET_STEPS, 1000)  # 499 unlogged steps.
+  assert loop.skips_norms(loop.MIN_QUIET_STEPS + 1, 1000)
+  assert not loop.skips_norms(10_000, 1)  # Every step logged.
