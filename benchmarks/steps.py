@@ -95,8 +95,10 @@ def _setup(name: str):
   config = MODELS[name][0]()
   info = data.dataset_info(config.data.name)
   if config.task == "likelihood":  # ActNorm's data-dependent init: random pixels will do.
-    likelihood._init_batch = lambda config, info: np.random.default_rng(0).uniform(  # pylint: disable=protected-access
-        size=(config.data.batch_size, *info.shape)).astype(np.float32)
+    def init_batch(config, info):
+      return np.random.default_rng(0).uniform(
+          size=(config.data.batch_size, *info.shape)).astype(np.float32)
+    likelihood._init_batch = init_batch  # pylint: disable=protected-access
   task = tasks.get_task(config.task)
   host = jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x,
                       task.init_state(config, info))

@@ -7,7 +7,8 @@ pieces that differ between families, and nothing loop-like. The trainer calls th
 
   task.validate(config, info)                   # raises ValueError for bad values
   state = task.init_state(config, info)         # the initial (host) train state
-  step = task.train_step(config, info)          # (state, batch, axis_name, norms) -> (state, metrics)
+  step = task.train_step(config, info)          # (state, batch, axis_name, norms)
+                                                #   -> (state, metrics)
   batches = task.batches(config, iterator)      # e.g. groups n_critic batches
   evaluators = task.evaluators(config, info)    # [(state, final) -> metrics]
   figures = task.figures(config, info)          # state -> {name: uint8 image}
