@@ -113,7 +113,7 @@ def likelihood(config, state):
     x = _preprocess(batch["image"], kind, key)
     if arch in _FLOWS:  # log p of the dequantized data in [0, 1), per 8-bit image.
       ll = apply(v, x) - math.prod(x.shape[1:]) * math.log(256.0)
-    elif arch in ("pixelcnn", "gated"):
+    elif arch in ("pixelcnn", "gated_pixelcnn", "row_lstm", "diagonal_bilstm"):
       ll = apply(v, x, None, method="log_prob")
     elif arch == "made":
       ll = apply(v, x, mask_key).log_prob(x)
