@@ -35,6 +35,10 @@ def global_norms_if(compute: bool, *trees: PyTree) -> tuple[Array, ...]:
   not log without them. Under ``lax.cond`` with a traced flag they cost as much as
   computing them (measured on the MLP RealNVP step), hence a static flag.
 
+  Args:
+    compute: whether to compute the norms (a Python bool, fixed at trace time).
+    *trees: pytrees of float arrays.
+
   Returns:
     One float32 scalar per tree.
   """
