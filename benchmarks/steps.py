@@ -74,8 +74,6 @@ TORCH_TARGETS = {"dcgan": 1.2, "vae": 1.2, "iwae": 1.2, "conv_vae": 1.2, "vqvae"
                  "pixelcnn": 1.0, "gated_pixelcnn": 1.0, "glow": 1.0,
                  "realnvp_mlp": 1.5, "maf": 1.5}
 _FRAMEWORKS = ("jgen", "minimal", "pytorch-eager")
-# The models benchmarks/torch_steps.py mirrors (not yet the PixelRNNs).
-TORCH_MODELS = frozenset(MODELS) - {"row_lstm", "diagonal_bilstm"}
 
 _MODELS = flags.DEFINE_list("models", list(MODELS), "Any of MODELS.")
 _ROUNDS = flags.DEFINE_integer("rounds", 2, "Alternating rounds.")
@@ -230,7 +228,7 @@ def main(argv):
       ms, batch = {}, runners[name]["batch"]
       for framework in _FRAMEWORKS:
         if framework == "pytorch-eager":
-          if not _TORCH.value or name not in TORCH_MODELS:
+          if not _TORCH.value:
             continue
           result = common.run_reference(_TORCH.value, _REFERENCE, model=name,
                                         steps=steps[name], batch=batch)

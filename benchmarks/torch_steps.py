@@ -25,6 +25,10 @@ batch-norm statistics are state, not parameters, on both sides).
   made            made_binarized_mnist.py: MADE(500), one fixed mask (natural order).
   pixelcnn        pixelcnn.py: the PixelCNN of benchmarks/pixelcnn_torch_reference.py.
   gated_pixelcnn  pixelcnn.py:gated: 8 gated layers of 32 features, 7 then 3 kernels.
+  row_lstm        pixelcnn.py:row_lstm: 7×7 mask A, 2 Row LSTM layers of 32 (1×3
+                  kernels), a Python loop over the 28 rows.
+  diagonal_bilstm pixelcnn.py:diagonal_bilstm: 7×7 mask A, 2 Diagonal BiLSTM layers of
+                  32, a Python loop over the 55 diagonals, both directions at once.
   dcgan           dcgan_mnist.py: the players of benchmarks/dcgan_torch_reference.py.
   sngan           gan_zoo.py:sngan: DCGAN with spectral norm on D, hinge loss.
   biggan          gan_zoo.py:biggan: BigGAN-mini (ch 8), n_critic 2, orthogonal reg.
@@ -42,9 +46,10 @@ it skips D's weight gradients in the G update.)
 Not mirrored, on purpose: the scalar metrics jgen's steps also return (gradient and
 parameter norms, VQ perplexity, D's mean outputs), a few ops on the parameters; the
 random draws (jgen: per-example threefry keys; here torch's generator); the
-initialisation. PixelCNN's masked k×k convolutions run on the whole masked kernel
-(the usual PyTorch way); jgen convolves with the rows up to the centre only, the same
-function with fewer multiplications, and runs 1×1 ones as matmuls.
+initialisation. The PixelCNNs' (and the PixelRNNs' first) masked k×k convolutions run
+on the whole masked kernel (the usual PyTorch way); jgen convolves with the rows up to
+the centre only, the same function with fewer multiplications, and runs 1×1 ones as
+matmuls (so does the Diagonal BiLSTM here: its stream is channels-last, as in jgen).
 """
 
 import argparse
@@ -378,6 +383,145 @@ class GatedPixelCNN(nn.Module):
     return self.head[1](F.relu(self.head[0](F.relu(skip))))
 
 
+# PixelRNN (jgen.models.pixelrnn) on one channel: the gates o, f, i, g are the four
+# quarters of the 4F pre-activations (jgen's channel groups, C = 1).
+
+
+def lstm_update(gates, cell):  # jgen.models.pixelrnn._lstm_update: (h, c).
+  o, f, i, g = gates.chunk(4, -1)
+  cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+  return torch.sigmoid(o) * torch.tanh(cell), cell
+
+
+def pointwise(conv, x):  # A masked 1×1 conv on channels-last x, as jgen runs it: a matmul.
+  return F.linear(x, (conv.weight * conv.mask).flatten(1), conv.bias)
+
+
+class MaskedRowConv(nn.Conv2d):
+  """jgen's MaskedConv2D((1, k), 'B') on one channel: a 'SAME' 1×k convolution along the
+  row with the taps right of the centre zeroed in every pass (unlike RowConv, all k taps
+  are parameters, as in jgen)."""
+
+  def __init__(self, cin, cout, k):
+    super().__init__(cin, cout, (1, k), padding=(0, k // 2))
+    mask = torch.ones_like(self.weight)
+    mask[..., k // 2 + 1:] = 0
+    self.register_buffer("mask", mask)
+
+  def forward(self, x):
+    return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class RowLSTM(nn.Module):
+  """jgen.models.RowLSTM, Bernoulli head.
+
+  ``s = 7×7_A(x)``; per layer the input-to-state gates ``1×k_B(s)`` of the whole image,
+  then a loop over the rows (jgen's ``lax.scan``): gates += the k shifted copies of the
+  row above's states, concatenated, @ K^{ss} (jgen's ``_conv_row``: one matmul) + b, the
+  LSTM update; ``s += 1×1_B(h)``. Head: ReLU → 1×1_B(64) → ReLU → 1×1_B(1).
+  """
+
+  def __init__(self, features=32, num_layers=2, kernel_size=3, first_kernel_size=7,
+               head_hidden=64):
+    super().__init__()
+    f, k, masked = features, kernel_size, pixelcnn_torch_reference.MaskedConv2d
+    layers, self.r = range(num_layers), k // 2
+    self.first = masked(1, f, first_kernel_size, "A")
+    self.input_convs = nn.ModuleList(MaskedRowConv(f, 4 * f, k) for _ in layers)
+    # jgen's (k, F, 4F) kernels, kept as the (k·F, 4F) matrix the matmul reads.
+    self.state_kernels = nn.ParameterList(
+        nn.Parameter(torch.randn(k * f, 4 * f) / math.sqrt(k * f)) for _ in layers)
+    self.state_biases = nn.ParameterList(nn.Parameter(torch.zeros(4 * f)) for _ in layers)
+    self.outs = nn.ModuleList(masked(f, f, 1, "B") for _ in layers)
+    self.head = nn.ModuleList([masked(f, head_hidden, 1, "B"), masked(head_hidden, 1, 1, "B")])
+
+  def forward(self, x):
+    s = self.first(x)
+    (n, f, _, width), r = s.shape, self.r
+    for conv, kernel, bias, out in zip(self.input_convs, self.state_kernels,
+                                       self.state_biases, self.outs, strict=True):
+      h = cell = s.new_zeros(n, width, f)
+      hs = []
+      for gates_in in conv(s).permute(2, 0, 3, 1).unbind(0):  # Rows (N, W, 4F).
+        padded = F.pad(h, (0, 0, r, r))
+        windows = torch.cat([padded[:, t:t + width] for t in range(2 * r + 1)], -1)
+        h, cell = lstm_update(gates_in + windows @ kernel + bias, cell)
+        hs.append(h)
+      s = s + out(torch.stack(hs, 1).permute(0, 3, 1, 2))
+    return self.head[1](F.relu(self.head[0](F.relu(s))))
+
+
+def skew(x):  # (…, H, W, F) → (…, H, W+H−1, F), row i shifted right by i (jgen's _skew).
+  *lead, h, w, f = x.shape
+  x = F.pad(x, (0, 0, 0, h)).reshape(*lead, h * (w + h), f)
+  return x[..., :h * (w + h - 1), :].reshape(*lead, h, w + h - 1, f)
+
+
+def unskew(x, width):  # The inverse of skew (jgen's _unskew).
+  *lead, h, _, f = x.shape
+  x = F.pad(x.reshape(*lead, h * (width + h - 1), f), (0, 0, 0, h))
+  return x.reshape(*lead, h, width + h, f)[..., :width, :]
+
+
+def shift_down(x, dim):  # Row i ← row i − 1 along dim, zeros in row 0 (jgen's _shift_down).
+  return F.pad(x, (0, 0) * (x.ndim - 1 - dim) + (1, 0)).narrow(dim, 0, x.shape[dim])
+
+
+class DiagonalBiLSTM(nn.Module):
+  """jgen.models.DiagonalBiLSTM, Bernoulli head, channels-last after the first conv (as
+  jgen: every later op is a matmul over the features).
+
+  ``s = 7×7_A(x)``; per layer the left-to-right gates ``1×1_B(s)`` and the right-to-left
+  ones ``Linear([s, x])`` (mirrored), stacked and skewed; a loop over the 55 skewed
+  columns (jgen's ``lax.scan``) runs both directions at once: gates += [h shifted down a
+  row, h] @ K^{ss}_d + b_d (one batched matmul), the LSTM update, zeros outside the
+  image; unskewed, ``s += 1×1_B(h_→ + h_← shifted down a row)``. Head as RowLSTM's.
+  """
+
+  def __init__(self, features=32, num_layers=2, first_kernel_size=7, head_hidden=64):
+    super().__init__()
+    f, masked = features, pixelcnn_torch_reference.MaskedConv2d
+    layers = range(num_layers)
+    self.first = masked(1, f, first_kernel_size, "A")
+    self.lr_inputs = nn.ModuleList(masked(f, 4 * f, 1, "B") for _ in layers)
+    self.rl_inputs = nn.ModuleList(nn.Linear(f + 1, 4 * f) for _ in layers)
+    # Per direction (→, ←), the 2×1 kernel over [the state above, the state beside].
+    self.state_kernels = nn.ParameterList(
+        nn.Parameter(torch.randn(2, 2 * f, 4 * f) / math.sqrt(2 * f)) for _ in layers)
+    self.state_biases = nn.ParameterList(nn.Parameter(torch.zeros(2, 4 * f)) for _ in layers)
+    self.outs = nn.ModuleList(masked(f, f, 1, "B") for _ in layers)
+    self.head = nn.ModuleList([masked(f, head_hidden, 1, "B"), masked(head_hidden, 1, 1, "B")])
+
+  def forward(self, x):
+    pixels = x.permute(0, 2, 3, 1)
+    s = self.first(x).permute(0, 2, 3, 1)
+    for lr_input, rl_input, kernel, bias, out in zip(
+        self.lr_inputs, self.rl_inputs, self.state_kernels, self.state_biases, self.outs,
+        strict=True):
+      gates_in = torch.stack([pointwise(lr_input, s),
+                              rl_input(torch.cat([s, pixels], -1)).flip(2)])
+      lr, rl = self._diagonal_lstms(kernel, bias, gates_in)
+      s = s + pointwise(out, lr + shift_down(rl.flip(2), 1))
+    logits = pointwise(self.head[1], F.relu(pointwise(self.head[0], F.relu(s))))
+    return logits.permute(0, 3, 1, 2)
+
+  @staticmethod
+  def _diagonal_lstms(kernel, bias, gates_in):
+    """(2, N, H, W, 4F) gates → both directions' states (2, N, H, W, F)."""
+    _, n, height, width, _ = gates_in.shape
+    inside = skew(gates_in.new_ones(height, width, 1))  # 1 on the image, 0 around it.
+    h = cell = gates_in.new_zeros(2, n, height, kernel.shape[1] // 2)
+    hs = []
+    for g_in, valid in zip(skew(gates_in).unbind(3), inside.unbind(1), strict=True):
+      # h is the previous diagonal: (i, j−1) in row i, (i−1, j) one row down.
+      neighbours = torch.cat([shift_down(h, 2), h], -1)
+      gates = g_in + torch.einsum("dnhf,dfg->dnhg", neighbours, kernel) + bias[:, None, None]
+      h, cell = lstm_update(gates, cell)
+      h, cell = h * valid, cell * valid  # States outside the image stay zero.
+      hs.append(h)
+    return unskew(torch.stack(hs, 3), width).unbind(0)
+
+
 # --- GANs (jgen.tasks.gan, jgen.train.gan_step). ---
 
 
@@ -603,6 +747,8 @@ MODELS = {
     "made": (made, 100),
     "pixelcnn": (lambda batch: pixelcnn_bench(pixelcnn_torch_reference.PixelCNN(), batch), 64),
     "gated_pixelcnn": (lambda batch: pixelcnn_bench(GatedPixelCNN(), batch), 64),
+    "row_lstm": (lambda batch: pixelcnn_bench(RowLSTM(), batch), 64),
+    "diagonal_bilstm": (lambda batch: pixelcnn_bench(DiagonalBiLSTM(), batch), 64),
     "dcgan": (dcgan, 64),
     "sngan": (sngan, 64),
     "biggan": (biggan, 64),
