@@ -178,12 +178,13 @@ def gan(config, state, *, num_classes: int = 0, latent_dim: int):
     g_labels = (jax.random.randint(jax.random.fold_in(key, 1), (b,), 0, num_classes)
                 if num_classes else None)
     z = jax.random.normal(key, (b, latent_dim))
+    old_g_bs = g_bs  # Earlier critic updates' G passes: their statistics are dropped.
     fake, g_vjp, g_bs = jax.vjp(
-        lambda p: player(state.g_apply, p, g_bs, z, g_labels, True), g_p, has_aux=True)
+        lambda p: player(state.g_apply, p, old_g_bs, z, g_labels, True), g_p, has_aux=True)
     for i in range(n_critic):
       if i < n_critic - 1:
         zi = jax.random.normal(jax.random.fold_in(key, 2 + i), (b, latent_dim))
-        fake_i = player(state.g_apply, g_p, s[4], zi, g_labels, True)[0]
+        fake_i = player(state.g_apply, g_p, old_g_bs, zi, g_labels, True)[0]
       else:
         fake_i = fake
       fake_i = jax.lax.stop_gradient(fake_i)
