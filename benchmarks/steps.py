@@ -44,7 +44,6 @@ from experiments.configs import vqvae_fashion_mnist
 from jgen import data
 from jgen import tasks
 from jgen.tasks import gan
-from jgen.tasks import likelihood
 from jgen.train import parallel
 
 # name → (default config, minimal-step builder).
@@ -96,11 +95,8 @@ def _random_batches(config, info, rng, count: int = 4) -> list[dict]:
 def _setup(name: str):
   config = MODELS[name][0]()
   info = data.dataset_info(config.data.name)
-  if config.task == "likelihood":  # ActNorm's data-dependent init: random pixels will do.
-    def init_batch(config, info):
-      return np.random.default_rng(0).uniform(
-          size=(config.data.batch_size, *info.shape)).astype(np.float32)
-    likelihood._init_batch = init_batch  # pylint: disable=protected-access
+  if config.task == "likelihood":
+    common.random_actnorm_init()
   task = tasks.get_task(config.task)
   host = jax.tree.map(lambda x: np.asarray(x) if isinstance(x, jax.Array) else x,
                       task.init_state(config, info))
